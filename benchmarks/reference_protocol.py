@@ -1,0 +1,90 @@
+"""The reference protocol of the multi-power-law paper, through the public API.
+
+Fit one law on the three train runs, predict the six test runs, and print per-run and mean
+R2, MAE, RMSE, PredE, WorstE beside the published rows, with fit and predict wall time and the
+machine. Run: `make bench` (or `python benchmarks/reference_protocol.py [--laws momentum,...]`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from lrforecast.fitting import fit
+from lrforecast.forecast import evaluate
+from lrforecast.laws import LAWS
+from lrforecast.metrics import METRICS, mean_metrics
+from lrforecast.reference import load_reference
+
+SHARED = Path(os.environ.get("LRFORECAST_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+PUBLISHED = {  # Table 1 of Luo et al. (2025), and the authors' repository's updated MPL row
+    "25m": {"momentum law (paper)": (0.9904, 0.0047, 0.0060, 0.0014, 0.0047),
+            "multi-power law (paper)": (0.9975, 0.0039, 0.0046, 0.0012, 0.0040),
+            "multi-power law (repo)": (0.9988, 0.00376, 0.00465, 0.00110, 0.00409)},
+    "100m": {"momentum law (paper)": (0.9959, 0.0068, 0.0095, 0.0022, 0.0094),
+             "multi-power law (paper)": (0.9982, 0.0038, 0.0051, 0.0013, 0.0058),
+             "multi-power law (repo)": (0.9983, 0.00435, 0.00592, 0.00142, 0.00583)},
+}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def run_protocol(size: str, law: str) -> dict:
+    runs, proto = load_reference(SHARED / "data" / "mpl" / size)
+    train = [runs[n] for n in proto["train"]]
+    t0 = time.perf_counter()
+    fitted = fit([r for r, _ in train], [s for _, s in train], law=law)
+    t1 = time.perf_counter()
+    per_run = {n: evaluate(fitted, *runs[n])["metrics"] for n in proto["test"]}
+    t2 = time.perf_counter()
+    return {"law": fitted, "per_run": per_run, "mean": mean_metrics(list(per_run.values())),
+            "fit_s": t1 - t0, "predict_s": t2 - t1}
+
+
+def row(name: str, values, extra: str = "") -> str:
+    cells = " | ".join(f"{v:.4f}" if i == 0 else f"{v:.5f}" for i, v in enumerate(values))
+    return f"| {name} | {cells} |{extra}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--laws", default=",".join(LAWS))
+    ap.add_argument("--sizes", default="25m,100m")
+    args = ap.parse_args()
+    print(f"machine: {machine()}")
+    print(f"command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip())
+    for size in args.sizes.split(","):
+        print(f"\n## {size.upper()}: mean over the six test runs\n")
+        print("| law | " + " | ".join(METRICS) + " | fit s | predict s |")
+        print("|---|" + "---|" * (len(METRICS) + 2))
+        results = {law: run_protocol(size, law) for law in args.laws.split(",")}
+        for law, r in results.items():
+            print(row(f"lrforecast {law}", [r["mean"][m] for m in METRICS],
+                      f" {r['fit_s']:.2f} | {r['predict_s']:.2f} |"))
+        for name, vals in PUBLISHED[size].items():
+            print(row(name, vals, " – | – |"))
+        for law, r in results.items():
+            print(f"\n{size.upper()} {law}: per test run; params "
+                  + ", ".join(f"{k}={v:.5g}" for k, v in r["law"].params.items()))
+            print("| run | " + " | ".join(METRICS) + " |")
+            print("|---|" + "---|" * len(METRICS))
+            for name, m in r["per_run"].items():
+                print(row(name, [m[k] for k in METRICS]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""The LR areas of the annealing laws: the only place they are computed.
+
+S1(s) = sum_{i<=s} eta_i                      forward area (inclusive of step s)
+m_i   = lam * m_{i-1} + (eta_{i-1} - eta_i)   annealing momentum
+S2(s) = sum_{i<=s} m_i                        annealing area
+
+Warmup modes say which LRs enter the areas during linear warmup:
+- "real":    the real warmup LRs in S1 and S2 (the LR before step 0 is 0, so a run without
+             warmup starts with one rise of `peak`: negative momentum that fades with lam).
+- "real-s1": the real warmup LRs in S1; S2 only from LR changes after warmup.
+- "peak":    warmup steps counted as peak in S1 and S2 (the authors' reference code).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import lfilter
+
+WARMUP_MODES = ("real", "real-s1", "peak")
+
+
+def area_lr(eta: np.ndarray, warmup: int, mode: str) -> np.ndarray:
+    """The LR sequence the areas are built from under a warmup mode."""
+    if mode == "peak" and warmup > 0:
+        eta = eta.copy()
+        eta[:warmup] = eta[warmup] if warmup < eta.size else eta.max()
+    return eta
+
+
+def forward_area(eta: np.ndarray, warmup: int = 0, mode: str = "real") -> np.ndarray:
+    """S1 at every step (index = step)."""
+    return np.cumsum(area_lr(eta, warmup, mode))
+
+
+def lr_drops(eta: np.ndarray, warmup: int = 0, mode: str = "real") -> np.ndarray:
+    """d_i = eta_{i-1} - eta_i, the per-step LR decrease that drives the momentum."""
+    e = area_lr(eta, warmup, mode)
+    before = 0.0 if mode == "real" else e[0]
+    d = -np.diff(e, prepend=before)
+    if mode == "real-s1":
+        d[: warmup + 1] = 0.0
+    return d
+
+
+def annealing_area(eta: np.ndarray, lam: float, warmup: int = 0, mode: str = "real") -> np.ndarray:
+    """S2 at every step (index = step); O(n) through a first-order IIR filter."""
+    m = lfilter([1.0], [1.0, -lam], lr_drops(eta, warmup, mode))
+    return np.cumsum(m)

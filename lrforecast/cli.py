@@ -1,0 +1,299 @@
+"""The command line: parse options, call the library, hand results to report. No maths here."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from typer._click.exceptions import ClickException
+
+from . import __version__, report
+from .areas import WARMUP_MODES
+from .errors import EXIT_EXPECTATION, InputError, LRForecastError
+from .fitting import DEFAULT_WARMUP_MODE, fit
+from .forecast import compare as compare_schedules
+from .forecast import evaluate as evaluate_law
+from .forecast import law_defaults
+from .forecast import predict as predict_schedule
+from .law import Law
+from .laws import LAWS
+from .readers import read_run
+from .reference import default_law
+from .run import Run
+from .schedules import BUILTIN, load_presets, parse_schedule, resolve, split_specs
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Forecast a training run's loss curve under any learning-rate schedule.")
+out = Console()
+err = Console(stderr=True)
+
+PeakOpt = Annotated[float | None, typer.Option("--peak-lr", help="Default peak LR for schedules.")]
+WarmupOpt = Annotated[int | None, typer.Option("--warmup", help="Default warmup steps for schedules.")]
+MinOpt = Annotated[float | None, typer.Option("--min-lr", help="Default final LR (else 10% of peak).")]
+StepsOpt = Annotated[int | None, typer.Option("--steps", help="Default total steps for schedules.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")]
+FormatOpt = Annotated[str | None, typer.Option("--format", help="Log format (default: detect).")]
+StepKey = Annotated[str | None, typer.Option("--step-key", help="Field holding the step.")]
+LossKey = Annotated[str | None, typer.Option("--loss-key", help="Field holding the loss.")]
+LrKey = Annotated[str | None, typer.Option("--lr-key", help="Field holding the learning rate.")]
+DupOpt = Annotated[str, typer.Option("--duplicates", help="Repeated steps: last|first|mean|error.")]
+
+
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+
+
+def _note(lines: list[str]) -> None:
+    for line in lines:
+        err.print(f"note: {line}", highlight=False, soft_wrap=True)
+
+
+class _Progress:
+    """A progress bar on stderr that appears only once the work has taken more than a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.start, self.bar, self.task = label, time.monotonic(), None, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if time.monotonic() - self.start < 1.0:
+                return
+            self.bar = Progress(console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _read(paths: list[Path], fmt, step_key, loss_key, lr_key, duplicates) -> list[Run]:
+    return [read_run(p, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key,
+                     duplicates=duplicates) for p in paths]
+
+
+def _describe(runs: list[Run]) -> list[str]:
+    """One line per run: what was read and what cleaning did."""
+    return [f"{r.source}: {len(r.steps)} points, steps {r.steps[0]}-{r.steps[-1]}; " + "; ".join(r.notes)
+            for r in runs]
+
+
+def _load_law(path: str | None, quiet: bool) -> Law:
+    if path is None:
+        law = default_law()
+        if not quiet:
+            _note([law.notes[-1]])
+        return law
+    return Law.load(path)
+
+
+def _check_output(path: Path | None, inputs: list[Path]) -> None:
+    if path is None:
+        return
+    target = path.resolve()
+    if any(target == p.resolve() for p in inputs):
+        raise InputError(f"-o {path} would overwrite an input file; write somewhere else")
+
+
+@app.command("fit")
+def fit_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Loss logs, fitted jointly.")],
+    schedule: Annotated[list[str] | None, typer.Option(
+        "--schedule", "-s", help="Schedule of each run, in order (default: the run's logged LR).")] = None,
+    law: Annotated[str, typer.Option("--law", help=f"Law: {', '.join(LAWS)}.")] = "momentum",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the law (JSON).")] = None,
+    json_out: JsonOpt = False,
+    warmup_mode: Annotated[str, typer.Option(
+        "--warmup-mode", help=f"Warmup LRs in the areas: {', '.join(WARMUP_MODES)}.")] = DEFAULT_WARMUP_MODE,
+    lam: Annotated[float | None, typer.Option("--lambda", help="Fix the momentum decay.")] = None,
+    from_step: Annotated[int | None, typer.Option("--from-step", help="First step fitted.")] = None,
+    robust: Annotated[bool, typer.Option("--robust", help="Huber loss on log residuals.")] = False,
+    peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
+    fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
+    duplicates: DupOpt = "last",
+) -> None:
+    """Fit a law on one or more runs; print its parameters and how well it fits each run."""
+    _check_output(output, runs)
+    specs = list(schedule or [])
+    if len(specs) > len(runs):
+        raise InputError(f"{len(specs)} --schedule options for {len(runs)} runs; give one per run")
+    specs += ["log"] * (len(runs) - len(specs))
+    defaults = {"peak": peak_lr, "warmup": warmup, "min": min_lr, "total": steps}
+    parsed = [parse_schedule(s, defaults) for s in specs]
+    observed = _read(runs, fmt, step_key, loss_key, lr_key, duplicates)
+    scheds = [resolve(s, r) for s, r in zip(parsed, observed, strict=True)]
+    bar = _Progress("fitting")
+    try:
+        result = fit(observed, scheds, law=law, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
+                     robust=robust, progress=bar)
+    finally:
+        bar.close()
+    if output is not None:
+        result.save(output)
+    if json_out:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    _note(_describe(observed))
+    _warn(result.notes)
+    out.print(report.params_table(result))
+    out.print(report.metrics_table(result.runs, "Fit on each run"))
+    if output is not None:
+        err.print(f"law written to {output}", highlight=False)
+
+
+@app.command("predict")
+def predict_cmd(
+    law: Annotated[str, typer.Argument(help="Law file from 'lrforecast fit -o'.")],
+    schedule: Annotated[str, typer.Option("--schedule", "-s", help="Schedule spec to forecast.")],
+    every: Annotated[int, typer.Option("--every", help="Keep every K-th step.")] = 1,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write .csv or .parquet.")] = None,
+    peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
+) -> None:
+    """Forecast the loss at every step (or every K) of one schedule."""
+    _check_output(output, [Path(law)])
+    fitted = Law.load(law)
+    sched = parse_schedule(schedule, law_defaults(fitted, peak_lr, warmup, min_lr, steps))
+    pred = predict_schedule(fitted, sched, every=every)
+    _warn(pred.warnings)
+    text = report.write_prediction(pred, None if output is None else str(output))
+    if text is not None:
+        sys.stdout.write(text)
+
+
+@app.command("compare")
+def compare_cmd(
+    law: Annotated[str | None, typer.Argument(help="Law file (default: fit the bundled runs).")] = None,
+    schedules: Annotated[str, typer.Option("--schedules", help="Candidates, comma-separated.")] = (
+        "cosine,wsd"),
+    at: Annotated[int | None, typer.Option("--at", help="Also rank by the loss at this step.")] = None,
+    json_out: JsonOpt = False,
+    expect_best: Annotated[str | None, typer.Option(
+        "--expect-best", help="CI gate: this schedule must rank first.")] = None,
+    max_gap: Annotated[float | None, typer.Option(
+        "--max-gap", help="CI gate: --expect-best may trail the best by at most this loss.")] = None,
+    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the curves.")] = True,
+    peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
+) -> None:
+    """Forecast several schedules with one law and rank them; a CI gate with --expect-best."""
+    if max_gap is not None and expect_best is None:
+        raise InputError("--max-gap needs --expect-best NAME (the schedule allowed to trail the best)")
+    fitted = _load_law(law, quiet=False)
+    cmp = compare_schedules(fitted, split_specs(schedules), at=at,
+                            defaults=law_defaults(fitted, peak_lr, warmup, min_lr, steps))
+    expectation, passed = None, True
+    if expect_best is not None:
+        rank, gap = cmp.rank_of(expect_best)
+        passed = gap <= max_gap if max_gap is not None else rank == 1
+        expectation = {"expect_best": expect_best, "max_gap": max_gap, "rank": rank, "gap": gap,
+                       "passed": passed}
+    _warn(cmp.warnings)
+    if json_out:
+        print(json.dumps(report.comparison_json(cmp, expectation), indent=2))
+    else:
+        out.print(report.comparison_table(cmp))
+        if chart:
+            print(report.chart(cmp.ranked, color=out.is_terminal))
+    if expectation is not None:
+        verdict = "passed" if passed else "FAILED"
+        limit = f"within {max_gap:g} of the best" if max_gap is not None else "ranked first"
+        err.print(f"expectation {verdict}: '{expect_best}' must be {limit}; it ranks {rank} "
+                  f"(gap {gap:+.4f})", highlight=False)
+        if not passed:
+            raise typer.Exit(EXIT_EXPECTATION)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    law: Annotated[str, typer.Argument(help="Law file from 'lrforecast fit -o'.")],
+    run: Annotated[Path, typer.Argument(help="An observed run to backtest on.")],
+    schedule: Annotated[str | None, typer.Option("--schedule", "-s", help="The run's schedule.")] = None,
+    json_out: JsonOpt = False,
+    fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
+    duplicates: DupOpt = "last",
+) -> None:
+    """Backtest a law on an observed run: R2, MAE, RMSE, PredE, WorstE."""
+    fitted = Law.load(law)
+    sched = parse_schedule(schedule or "log", law_defaults(fitted) | {"total": None})
+    observed = _read([run], fmt, step_key, loss_key, lr_key, duplicates)[0]
+    result = evaluate_law(fitted, observed, sched)
+    if json_out:
+        print(json.dumps(report.evaluation_json(fitted, result), indent=2))
+        return
+    _note(_describe([observed]))
+    _warn(result["warnings"])
+    out.print(report.metrics_table([result], f"{fitted.name} law on {observed.name}"))
+
+
+@app.command("schedules")
+def schedules_cmd() -> None:
+    """List the schedule names and presets, with a line of description each."""
+    from rich.table import Table
+
+    t = Table(title="Schedules (spec grammar NAME(:KEY=VALUE)*, lists with '/')", title_justify="left")
+    t.add_column("name")
+    t.add_column("spec")
+    t.add_column("description")
+    for name, p in load_presets().items():
+        t.add_row(name, p["spec"], p["description"])
+    for name in BUILTIN:
+        t.add_row(name, "(built in)", _BUILTIN_HELP[name])
+    out.print(t)
+
+
+_BUILTIN_HELP = {
+    "constant": "peak after linear warmup",
+    "cosine": "cosine from peak to min (default 10% of peak) at total",
+    "linear": "linear from peak to min at total",
+    "wsd": "constant, then decay=0.2 (or decay_start=S) with shape=linear|cosine|exp|1-sqrt",
+    "step": "constant, then jumps: at=S1/S2:to=LR1/LR2",
+    "inverse_sqrt": "peak/sqrt((t-warmup+timescale)/timescale) after warmup",
+    "file": "file:PATH, one LR per step, or step,lr columns",
+    "log": "the run's own logged LR (needs it at every step)",
+}
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"lrforecast {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version.")] = False) -> None:
+    """Forecast a training run's loss curve under any learning-rate schedule."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one line on stderr and an exit code for every error, never a traceback."""
+    try:
+        rc = app(args=argv, prog_name="lrforecast", standalone_mode=False)
+        return rc if isinstance(rc, int) else 0
+    except LRForecastError as e:
+        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        return e.exit_code
+    except ClickException as e:
+        err.print(f"[red]error:[/] {e.format_message()} (see 'lrforecast --help')", highlight=False,
+                  soft_wrap=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug: one line, full traceback only when asked
+        if os.environ.get("LRFORECAST_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/] {type(e).__name__}: {e} (set LRFORECAST_DEBUG=1 for details)",
+                  highlight=False, soft_wrap=True)
+        return 4
+
+
+def run_main() -> None:
+    sys.exit(main())

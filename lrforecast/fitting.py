@@ -1,0 +1,183 @@
+"""Fit a law to one or more runs by variable projection.
+
+The linear parameters (L0, A, C) are solved exactly for every candidate of the nonlinear ones
+(alpha, lam, ...), which are searched on a coarse grid and then refined locally with bounded
+L-BFGS-B from the best grid points. No random starts: the same data give the same law.
+Residuals are relative, (y - p) / y, which is the log residual to first order; `robust=True`
+swaps the squares for a Huber loss (delta 1e-3, as in the reference code) solved by IRLS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import lsq_linear, minimize
+
+from .areas import WARMUP_MODES
+from .errors import FitError, InputError
+from .law import Law
+from .laws import get_form
+from .laws.base import Curve
+from .metrics import curve_metrics, mean_metrics
+from .run import Run
+from .schedules import Schedule
+
+DEFAULT_WARMUP_MODE = "real"
+HUBER_DELTA = 1e-3
+EARLY_FRACTION = 0.05  # the default window also skips the first 5% of the longest run
+N_REFINE = 3
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class FitData:
+    """One run prepared for fitting: its curve (schedule + steps in the window) and losses."""
+
+    run: Run
+    schedule: Schedule
+    curve: Curve
+    y: np.ndarray
+
+
+def default_from_step(runs: Sequence[Run], schedules: Sequence[Schedule]) -> int:
+    """Skip warmup and the early transient: max(warmup, 5% of the longest run's last step)."""
+    warmup = max(s.warmup for s in schedules)
+    last = max(int(r.steps[-1]) for r in runs)
+    return max(warmup, int(round(EARLY_FRACTION * last)))
+
+
+def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int | None = None
+            ) -> tuple[list[FitData], list[str], int]:
+    """Evaluate each schedule per step and keep the points inside the fit window."""
+    if len(runs) != len(schedules):
+        raise InputError(f"{len(runs)} runs but {len(schedules)} schedules; give one --schedule per run")
+    notes: list[str] = []
+    start = default_from_step(runs, schedules) if from_step is None else int(from_step)
+    data = []
+    for run, sched in zip(runs, schedules, strict=True):
+        eta = sched.lr(sched.total if sched.total is not None else int(run.steps[-1]) + 1)
+        inside = run.steps < eta.size
+        if not inside.all():
+            notes.append(f"{run.name}: dropped {int((~inside).sum())} points beyond the schedule's "
+                         f"{eta.size} steps")
+        keep = inside & (run.steps >= start)
+        if keep.sum() < 3:
+            raise InputError(
+                f"{run.name}: only {int(keep.sum())} points between step {start} and the schedule's end "
+                f"({eta.size}); lower --from-step or check the schedule's total"
+            )
+        data.append(FitData(run, sched, Curve(eta, run.steps[keep], sched.warmup), run.loss[keep]))
+    return data, notes, start
+
+
+def _solve(X: np.ndarray, y: np.ndarray, robust: bool) -> tuple[np.ndarray, float]:
+    """Linear coefficients minimising relative residuals, A and C (columns 1..) kept >= 0."""
+    w = 1.0 / y
+    weights = np.ones_like(y)
+    for _ in range(6 if robust else 1):
+        sw = w * np.sqrt(weights)
+        Aw, bw = X * sw[:, None], y * sw
+        coef = np.linalg.lstsq(Aw, bw, rcond=None)[0]
+        if np.any(coef[1:] < 0):
+            lo = np.r_[-np.inf, np.zeros(X.shape[1] - 1)]
+            coef = lsq_linear(Aw, bw, bounds=(lo, np.inf), method="bvls").x
+        r = (y - X @ coef) * w
+        if robust:
+            weights = np.minimum(1.0, HUBER_DELTA / np.maximum(np.abs(r), 1e-300))
+    if robust:
+        a = np.abs(r)
+        obj = float(np.sum(np.where(a <= HUBER_DELTA, 0.5 * r**2, HUBER_DELTA * (a - 0.5 * HUBER_DELTA))))
+    else:
+        obj = float(0.5 * np.sum(r**2))
+    return coef, obj
+
+
+def fit(
+    runs: Sequence[Run],
+    schedules: Sequence[Schedule],
+    *,
+    law: str = "momentum",
+    warmup_mode: str = DEFAULT_WARMUP_MODE,
+    lam: float | None = None,
+    from_step: int | None = None,
+    robust: bool = False,
+    progress: Progress | None = None,
+) -> Law:
+    """Fit one law jointly on `runs`, each with its (resolved) schedule."""
+    form = get_form(law)
+    if warmup_mode not in WARMUP_MODES:
+        raise InputError(f"warmup mode '{warmup_mode}' is unknown; use one of {', '.join(WARMUP_MODES)}")
+    fixed = {}
+    if lam is not None:
+        if "lam" not in form.nonlinear:
+            raise InputError(f"--lambda does not apply to the {law} law")
+        if not 0.0 <= lam < 1.0:
+            raise InputError(f"--lambda must lie in [0, 1), got {lam}")
+        fixed["lam"] = float(lam)
+    data, notes, start = prepare(runs, schedules, from_step)
+    y = np.concatenate([d.y for d in data])
+    cache: dict = {}
+    scale = 1e6 / y.size  # keeps the objective O(1) for the optimiser's tolerances
+
+    def objective(z) -> float:
+        theta = form.decode(z, fixed)
+        X = np.vstack([form.basis(d.curve, theta, warmup_mode, cache) for d in data])
+        if not np.all(np.isfinite(X)):
+            return np.inf
+        return _solve(X, y, robust)[1] * scale
+
+    grids, bounds = form.search_space(fixed)
+    mesh = np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1)
+    values = np.empty(len(mesh))
+    for i, z in enumerate(mesh):
+        values[i] = objective(z)
+        if progress is not None and (i % 16 == 0 or i == len(mesh) - 1):
+            progress(i + 1, len(mesh) + N_REFINE)
+    best_z, best_f = None, np.inf
+    for k, i in enumerate(np.argsort(values)[:N_REFINE]):
+        res = minimize(objective, mesh[i], method="L-BFGS-B", bounds=bounds,
+                       options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 500})
+        if res.fun < best_f:
+            best_z, best_f = res.x, float(res.fun)
+        if progress is not None:
+            progress(len(mesh) + k + 1, len(mesh) + N_REFINE)
+    if best_z is None or not np.isfinite(best_f):
+        raise FitError("the fit did not converge to finite parameters; check the runs and schedules")
+    theta = form.decode(best_z, fixed)
+    X_all = [form.basis(d.curve, theta, warmup_mode) for d in data]
+    coef, _ = _solve(np.vstack(X_all), y, robust)
+    params = {**dict(zip(form.linear, map(float, coef), strict=True)), **theta}
+    if not all(np.isfinite(v) for v in params.values()):
+        raise FitError(f"the fit gave non-finite parameters {params}; check the runs and schedules")
+    if params[form.linear[1]] <= 0:
+        raise FitError("the fit is degenerate (no power-law decrease, A = 0): the loss does not fall "
+                       "with the LR area; fit more of the run or check the loss column")
+    for (lo, hi), zi, nm in zip(bounds, best_z, _search_names(form, fixed), strict=True):
+        if min(zi - lo, hi - zi) < 1e-6 * (hi - lo):
+            notes.append(f"{nm} ended at the edge of its search range; the fit may be poorly determined")
+
+    run_info = []
+    for d, X in zip(data, X_all, strict=True):
+        m = curve_metrics(d.y, X @ coef)
+        run_info.append({"name": d.run.name, "source": d.run.source, "schedule": d.schedule.spec,
+                         "points": int(d.y.size), "metrics": m})
+    peaks = [s.peak for s in schedules]
+    if max(peaks) > 1.01 * min(peaks):
+        notes.append("the runs have different peak LRs; the law assumes one peak LR")
+    return Law(
+        name=law, params=params, warmup_mode=warmup_mode, peak_lr=max(peaks),
+        warmup=max(s.warmup for s in schedules),
+        horizon=max(int(d.curve.steps[-1]) for d in data),
+        total=max(int(d.curve.eta.size) for d in data),
+        options={"lambda_fixed": lam, "robust": robust, "objective": "huber-relative" if robust
+                 else "least-squares-relative"},
+        fit_window={"from_step": start, "to_step": max(int(d.curve.steps[-1]) for d in data)},
+        runs=run_info, metrics=mean_metrics([r["metrics"] for r in run_info]), notes=notes,
+    )
+
+
+def _search_names(form, fixed: dict) -> list[str]:
+    return [n for n in form.nonlinear if n not in fixed]

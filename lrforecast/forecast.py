@@ -1,0 +1,163 @@
+"""Use a fitted law: predict a schedule's curve, compare schedules, backtest on an observed run.
+
+Every prediction also says where the law is used outside what it was fitted on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError
+from .law import Law
+from .metrics import curve_metrics
+from .run import Run
+from .schedules import Schedule, parse_schedule, resolve
+
+HORIZON_FACTOR = 3.0  # beyond 3x the longest fitted step, say the forecast is a far extrapolation
+ZERO_TAIL = 0.01  # more than 1% of the steps at LR 0 after the peak: the law's known failure
+
+
+@dataclass
+class Prediction:
+    """A predicted curve: per kept step, the LR and the predicted loss."""
+
+    name: str
+    spec: str
+    steps: np.ndarray
+    lr: np.ndarray
+    loss: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.loss[-1])
+
+    def loss_at(self, step: int) -> float:
+        i = np.searchsorted(self.steps, step)
+        if i >= self.steps.size or self.steps[i] != step:
+            raise InputError(f"step {step} is not in the forecast of '{self.name}'")
+        return float(self.loss[i])
+
+
+def law_defaults(law: Law, peak_lr=None, warmup=None, min_lr=None, steps=None) -> dict:
+    """Schedule defaults: the user's options first, then what the law was fitted with."""
+    return {"peak": law.peak_lr if peak_lr is None else peak_lr,
+            "warmup": law.warmup if warmup is None else warmup,
+            "min": min_lr, "total": law.total if steps is None else steps}
+
+
+def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str]:
+    """Where this schedule takes the law outside what it was fitted on."""
+    out = []
+    peak = float(eta.max())
+    label = schedule.label or schedule.spec
+    if abs(peak - law.peak_lr) > 0.01 * law.peak_lr:
+        out.append(f"{label}: peak LR {peak:.3g} differs from the fitted {law.peak_lr:.3g}; "
+                   "the law holds only at its fitted peak (it always favours a larger LR)")
+    after = eta[int(np.argmax(eta)):]
+    if np.mean(after <= 0) > ZERO_TAIL:
+        out.append(f"{label}: {int((after <= 0).sum())} steps at LR 0; the law wrongly predicts gains "
+                   "from zero-LR steps")
+    if eta.size - 1 > HORIZON_FACTOR * law.horizon:
+        out.append(f"{label}: {eta.size} steps is over {HORIZON_FACTOR:g}x the longest fitted run "
+                   f"({law.horizon}); a far extrapolation")
+    if schedule.warmup != law.warmup and schedule.name not in ("file", "log"):
+        out.append(f"{label}: warmup {schedule.warmup} differs from the fitted {law.warmup}")
+    return out
+
+
+def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = None) -> Prediction:
+    """The predicted loss at every `every`-th step from the end of warmup to the last step."""
+    if every < 1:
+        raise InputError("--every must be >= 1")
+    schedule = resolve(schedule, run)
+    eta = schedule.lr()
+    first = max(schedule.warmup, 1)
+    if first >= eta.size:
+        raise InputError(f"schedule '{schedule.label}' ends before its warmup does")
+    steps = np.arange(first, eta.size, every)
+    if steps[-1] != eta.size - 1:
+        steps = np.append(steps, eta.size - 1)
+    loss = law.predict_lr(eta, steps, schedule.warmup)
+    return Prediction(schedule.label or schedule.spec, schedule.spec, steps, eta[steps], loss,
+                      validity_warnings(law, schedule, eta))
+
+
+@dataclass
+class Comparison:
+    """Candidates ranked by predicted final loss (or loss at `at`)."""
+
+    law: Law
+    predictions: list[Prediction]
+    at: int | None = None
+
+    def key(self, p: Prediction) -> float:
+        return p.final_loss if self.at is None else p.loss_at(self.at)
+
+    @property
+    def ranked(self) -> list[Prediction]:
+        return sorted(self.predictions, key=self.key)
+
+    @property
+    def best(self) -> Prediction:
+        return self.ranked[0]
+
+    def rank_of(self, name: str) -> tuple[int, float]:
+        """1-based rank and gap to the best of the candidate called `name`."""
+        matches = [p for p in self.predictions if name in (p.name, p.spec)]
+        matches = matches or [p for p in self.predictions if p.spec.split(":")[0] == name]
+        if not matches:
+            raise InputError(f"--expect-best {name}: no candidate of that name; candidates: "
+                             + ", ".join(p.name for p in self.predictions))
+        p = min(matches, key=self.key)
+        return self.ranked.index(p) + 1, self.key(p) - self.key(self.best)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for p in self.predictions for w in p.warnings]
+
+
+def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict | None = None,
+            every: int | None = None) -> Comparison:
+    """Predict each candidate schedule with one law and rank them."""
+    defaults = law_defaults(law) if defaults is None else defaults
+    preds = []
+    for spec in specs:
+        sched = parse_schedule(spec, defaults)
+        total = resolve(sched).lr().size
+        if at is not None and not max(sched.warmup, 1) <= at < total:
+            raise InputError(f"--at {at} lies outside '{spec}' (steps {max(sched.warmup, 1)} to {total - 1})")
+        step_every = every or max(1, total // 400)
+        p = predict(law, sched, every=step_every)
+        if at is not None and at not in p.steps:  # make sure the asked step is predicted
+            p = _with_step(law, sched, p, at)
+        preds.append(p)
+    names = [p.name for p in preds]
+    if len(set(names)) < len(names):
+        raise InputError("two candidates have the same name; give each schedule once")
+    return Comparison(law, preds, at)
+
+
+def _with_step(law: Law, sched: Schedule, p: Prediction, step: int) -> Prediction:
+    eta = resolve(sched).lr()
+    steps = np.union1d(p.steps, [step])
+    return Prediction(p.name, p.spec, steps, eta[steps], law.predict_lr(eta, steps, sched.warmup),
+                      p.warnings)
+
+
+def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = None) -> dict:
+    """Backtest: the law's prediction against an observed run, over its points after warmup."""
+    schedule = resolve(schedule, run)
+    eta = schedule.lr(schedule.total if schedule.total is not None else int(run.steps[-1]) + 1)
+    start = max(schedule.warmup, 1) if from_step is None else from_step
+    keep = (run.steps < eta.size) & (run.steps >= start)
+    if keep.sum() < 2:
+        raise InputError(f"{run.source}: fewer than 2 points between step {start} and the end of "
+                         f"the schedule ({eta.size}); check the schedule")
+    pred = law.predict_lr(eta, run.steps[keep], schedule.warmup)
+    return {"run": run.name, "source": run.source, "schedule": schedule.spec,
+            "points": int(keep.sum()), "dropped_beyond_schedule": int((run.steps >= eta.size).sum()),
+            "metrics": curve_metrics(run.loss[keep], pred),
+            "warnings": validity_warnings(law, schedule, eta)}

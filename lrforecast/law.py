@@ -1,0 +1,88 @@
+"""Law: a fitted law's parameters and what it was fitted on; predicts the loss of any schedule."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import InputError
+from .laws import get_form
+from .laws.base import Curve
+
+SCHEMA_VERSION = 1
+TOOL = "lrforecast"
+
+
+@dataclass
+class Law:
+    """A fitted law. `params` holds every named parameter, linear and nonlinear."""
+
+    name: str
+    params: dict[str, float]
+    warmup_mode: str
+    peak_lr: float
+    warmup: int
+    horizon: int  # the longest fitted step: predictions far beyond it are extrapolations
+    total: int  # the longest fitted schedule's length: the default number of steps to forecast
+    options: dict = field(default_factory=dict)
+    fit_window: dict = field(default_factory=dict)
+    runs: list[dict] = field(default_factory=list)  # name, source, schedule, points, metrics
+    metrics: dict = field(default_factory=dict)  # mean over fitted runs
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def form(self):
+        return get_form(self.name)
+
+    def predict_lr(self, eta: np.ndarray, steps: np.ndarray, warmup: int = 0) -> np.ndarray:
+        """Predicted loss at `steps` of the per-step LR `eta` (NaN where the law is undefined)."""
+        form = self.form
+        theta = {k: self.params[k] for k in form.nonlinear}
+        coef = np.array([self.params[k] for k in form.linear])
+        X = form.basis(Curve(eta, np.asarray(steps, dtype=np.int64), warmup), theta, self.warmup_mode)
+        return X @ coef
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d = {"schema_version": SCHEMA_VERSION, "tool": TOOL, "tool_version": __version__,
+             "law": d.pop("name"), **d}
+        return d
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "law") -> Law:
+        if not isinstance(d, dict) or d.get("tool") != TOOL:
+            raise InputError(f"{where} is not an lrforecast law file; make one with 'lrforecast fit -o'")
+        if d.get("schema_version") != SCHEMA_VERSION:
+            raise InputError(
+                f"{where} has schema_version {d.get('schema_version')}, this lrforecast reads "
+                f"{SCHEMA_VERSION}; refit it with this version"
+            )
+        try:
+            form = get_form(d["law"])
+            params = {k: float(d["params"][k]) for k in form.linear + form.nonlinear}
+            return cls(name=d["law"], params=params, warmup_mode=d["warmup_mode"],
+                       peak_lr=float(d["peak_lr"]), warmup=int(d["warmup"]), horizon=int(d["horizon"]),
+                       total=int(d["total"]),
+                       options=d.get("options", {}), fit_window=d.get("fit_window", {}),
+                       runs=d.get("runs", []), metrics=d.get("metrics", {}), notes=d.get("notes", []))
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(f"{where} is damaged or incomplete ({e}); refit it with 'lrforecast fit'"
+                             ) from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Law:
+        p = Path(path)
+        if not p.is_file():
+            raise InputError(f"law file '{path}' not found")
+        try:
+            d = json.loads(p.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InputError(f"{path} is not JSON; give a law file written by 'lrforecast fit -o'") from None
+        return cls.from_dict(d, str(path))

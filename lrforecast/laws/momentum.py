@@ -1,0 +1,57 @@
+"""The momentum law (Tissue, Wang & Wang 2024, "Scaling law with learning rate annealing").
+
+    L(s) = L0 + A * S1(s)^(-alpha) - C * S2(s)
+
+S1 is the forward area and S2 the annealing area with momentum decay lam (see areas.py).
+L0, A, C are linear; alpha and lam are searched. lam is searched as log10 of the momentum's
+memory 1/(1-lam) in steps, from about 3 to 10,000 steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..areas import annealing_area, forward_area
+from .base import Curve
+
+name = "momentum"
+linear = ("L0", "A", "C")
+nonlinear = ("alpha", "lam")
+
+ALPHA = (0.02, 2.0)
+LOG_TAU = (0.5, 4.0)
+
+
+def search_space(fixed: dict):
+    grids = [np.linspace(0.05, 1.5, 30)]
+    bounds = [ALPHA]
+    if "lam" not in fixed:
+        grids.append(np.linspace(0.75, 3.75, 13))
+        bounds.append(LOG_TAU)
+    return grids, bounds
+
+
+def decode(z, fixed: dict) -> dict[str, float]:
+    lam = fixed["lam"] if "lam" in fixed else 1.0 - 10.0 ** (-float(z[1]))
+    return {"alpha": float(z[0]), "lam": float(lam)}
+
+
+def encode(theta: dict[str, float], fixed: dict) -> np.ndarray:
+    z = [theta["alpha"]]
+    if "lam" not in fixed:
+        z.append(-np.log10(1.0 - theta["lam"]))
+    return np.array(z)
+
+
+def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:
+    key = (id(curve), "s", theta["lam"])
+    if cache is not None and key in cache:
+        s1, s2 = cache[(id(curve), "s1")], cache[key]
+    else:
+        s1 = forward_area(curve.eta, curve.warmup, mode)[curve.steps]
+        s2 = annealing_area(curve.eta, theta["lam"], curve.warmup, mode)[curve.steps]
+        if cache is not None:
+            cache[(id(curve), "s1")], cache[key] = s1, s2
+    with np.errstate(divide="ignore"):
+        power = np.where(s1 > 0, s1, np.nan) ** -theta["alpha"]
+    return np.column_stack([np.ones_like(s1), power, -s2])

@@ -1,0 +1,40 @@
+"""Which fields hold the step, the loss and the LR: ranked lists of the names frameworks use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import InputError
+
+STEP_KEYS = ("train/global_step", "step", "global_step", "current_steps", "iteration", "iter",
+             "trainer/global_step", "Step", "steps", "_step")
+LOSS_KEYS = ("loss", "train/loss", "train_loss", "lm loss", "Metrics/loss", "trl", "train_loss_step",
+             "loss_metrics/global_avg_loss", "training_loss", "train/lm_loss", "val_loss", "eval/loss",
+             "eval_loss", "validation_loss", "Loss")
+LR_KEYS = ("lr", "learning_rate", "train/learning_rate", "learning-rate", "lr-AdamW", "lr/AdamW",
+           "learning rate", "train/lr", "lr-Adam", "lr/Adam", "LearningRate", "lr_0")
+
+
+def pick(kind: str, available: Iterable[str], preferred: str | None, candidates: tuple[str, ...],
+         where: str, required: bool = True) -> str | None:
+    """The first candidate present in `available` (or the user's choice); exit 2 listing what is there."""
+    names = list(available)
+    if preferred is not None:
+        if preferred not in names:
+            raise InputError(f"{where}: no field '{preferred}' for the {kind}; it holds: {_listing(names)}")
+        return preferred
+    lower = {n.lower(): n for n in names}
+    for c in candidates:
+        if c in names:
+            return c
+        if c.lower() in lower:
+            return lower[c.lower()]
+    if required:
+        raise InputError(f"{where}: no {kind} field found; it holds: {_listing(names)}; "
+                         f"name one with --{kind}-key")
+    return None
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:25])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > 25 else "") if names else "nothing"

@@ -1,0 +1,42 @@
+"""The bundled reference runs: 25M-parameter models under nine schedules (Luo et al. 2025, MIT).
+
+They are the default when no law is given: `lrforecast compare --schedules cosine,wsd` fits the
+momentum law on all nine and forecasts with it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from .fitting import fit
+from .law import Law
+from .readers import read_run
+from .run import Run
+from .schedules import Schedule, parse_schedule
+
+BUNDLED = Path(__file__).parent / "data" / "mpl25m"
+
+
+def load_reference(folder: str | Path = BUNDLED) -> tuple[dict[str, tuple[Run, Schedule]], dict]:
+    """{run name: (Run, Schedule)} and the protocol's train/test split.
+
+    `folder` holds the CSVs; runs.toml sits in it or in its parent (as in shared/data/mpl).
+    """
+    folder = Path(folder)
+    toml = folder / "runs.toml" if (folder / "runs.toml").is_file() else folder.parent / "runs.toml"
+    cfg = tomllib.loads(toml.read_text())
+    runs = {}
+    for name, spec in cfg["runs"].items():
+        path = folder / f"{name}.csv"
+        if path.is_file():
+            runs[name] = (read_run(path, name=name), parse_schedule(spec))
+    return runs, cfg.get("protocol", {})
+
+
+def default_law(**fit_options) -> Law:
+    """The momentum law fitted on every bundled 25M run."""
+    runs, _ = load_reference()
+    law = fit([r for r, _ in runs.values()], [s for _, s in runs.values()], **fit_options)
+    law.notes.append(f"law fitted on the {len(runs)} bundled 25M reference runs (Luo et al. 2025)")
+    return law

@@ -1,0 +1,140 @@
+"""Turn results into what people and machines read: rich tables, JSON, CSV/Parquet, terminal charts.
+
+Every number comes from the result objects (Law, Prediction, Comparison), so the formats agree.
+This module builds renderables and dicts; printing is the CLI's job.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import plotille
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from rich.table import Table
+
+from . import __version__
+from .errors import InputError
+from .forecast import Comparison, Prediction
+from .law import SCHEMA_VERSION, Law
+from .metrics import METRICS
+
+
+def _g(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}g}" if abs(x) < 1e-3 or abs(x) >= 1e4 else f"{x:.{digits}f}"
+
+
+def law_summary(law: Law) -> dict:
+    """The law as it appears inside other JSON outputs."""
+    return {"name": law.name, "params": law.params, "warmup_mode": law.warmup_mode,
+            "peak_lr": law.peak_lr, "warmup": law.warmup}
+
+
+def params_table(law: Law) -> Table:
+    t = Table(title=f"{law.name} law (warmup mode {law.warmup_mode}, fitted from step "
+                    f"{law.fit_window.get('from_step')})", title_justify="left")
+    for k in law.params:
+        t.add_column(k, justify="right")
+    t.add_row(*(_g(v, 5) for v in law.params.values()))
+    return t
+
+
+def metrics_table(rows: list[dict], title: str) -> Table:
+    """One row per run: name, points and the five metrics."""
+    t = Table(title=title, title_justify="left")
+    t.add_column("run")
+    t.add_column("points", justify="right")
+    for m in METRICS:
+        t.add_column(m, justify="right")
+    for r in rows:
+        t.add_row(r.get("name") or r.get("run"), str(r["points"]),
+                  *(f"{r['metrics'][m]:.5f}" for m in METRICS))
+    return t
+
+
+def evaluation_json(law: Law, result: dict) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "law": law_summary(law),
+            **result}
+
+
+def comparison_rows(cmp: Comparison) -> list[dict]:
+    best = cmp.key(cmp.best)
+    rows = []
+    for rank, p in enumerate(cmp.ranked, start=1):
+        row = {"name": p.name, "spec": p.spec, "final_loss": p.final_loss, "rank": rank,
+               "gap": cmp.key(p) - best, "steps": int(p.steps[-1]) + 1}
+        if cmp.at is not None:
+            row["loss_at"] = p.loss_at(cmp.at)
+        rows.append(row)
+    return rows
+
+
+def comparison_json(cmp: Comparison, expectation: dict | None = None) -> dict:
+    out = {"schema_version": SCHEMA_VERSION, "tool_version": __version__,
+           "law": law_summary(cmp.law), "at": cmp.at, "schedules": comparison_rows(cmp),
+           "best": cmp.best.name, "warnings": cmp.warnings, "notes": cmp.law.notes}
+    if expectation is not None:
+        out["expectation"] = expectation
+    return out
+
+
+def comparison_table(cmp: Comparison) -> Table:
+    where = "final loss" if cmp.at is None else f"loss at step {cmp.at}"
+    t = Table(title=f"Candidates ranked by predicted {where}", title_justify="left")
+    for col, just in (("rank", "right"), ("schedule", "left"), ("steps", "right"),
+                      ("final loss", "right")):
+        t.add_column(col, justify=just)
+    if cmp.at is not None:
+        t.add_column(f"loss @ {cmp.at}", justify="right")
+    t.add_column("gap to best", justify="right")
+    for r in comparison_rows(cmp):
+        cells = [str(r["rank"]), r["name"], str(r["steps"]), f"{r['final_loss']:.4f}"]
+        if cmp.at is not None:
+            cells.append(f"{r['loss_at']:.4f}")
+        cells.append("best" if r["rank"] == 1 else f"+{r['gap']:.4f}")
+        t.add_row(*cells)
+    return t
+
+
+def chart(predictions: list[Prediction], width: int = 56, height: int = 15, color: bool = False
+          ) -> str:
+    """A terminal line chart of predicted loss against step, one colour per curve."""
+    fig = plotille.Figure()
+    fig.width, fig.height = width, height
+    fig.x_label, fig.y_label = "step", "loss"
+    fig.color_mode = "names"
+    fig.with_colors = color
+    fig.y_ticks_fkt = lambda lo, hi: f"{lo:.3f}"
+    fig.x_ticks_fkt = lambda lo, hi: f"{lo:.0f}"
+    colours = ["red", "green", "blue", "yellow", "magenta", "cyan", "white"]
+    lo = min(float(np.nanmin(p.loss)) for p in predictions)
+    hi = max(float(np.nanmax(p.loss[p.steps >= 0.15 * p.steps[-1]])) for p in predictions)
+    fig.set_y_limits(min_=lo - 0.02 * (hi - lo), max_=hi)
+    fig.set_x_limits(min_=0, max_=max(int(p.steps[-1]) for p in predictions))
+    for i, p in enumerate(predictions):
+        fig.plot(p.steps, p.loss, lc=colours[i % len(colours)], label=p.name)
+    return fig.show(legend=True)
+
+
+def prediction_table(pred: Prediction) -> pa.Table:
+    return pa.table({"step": pa.array(pred.steps, pa.int64()), "lr": pred.lr,
+                     "predicted_loss": pred.loss})
+
+
+def write_prediction(pred: Prediction, path: str | None) -> str | None:
+    """Write CSV or Parquet to `path` (by its suffix), or return CSV text when path is None."""
+    table = prediction_table(pred)
+    if path is None:
+        lines = ["step,lr,predicted_loss"]
+        lines += [f"{s},{lr:.8g},{y:.6f}" for s, lr, y in zip(pred.steps, pred.lr, pred.loss, strict=True)]
+        return "\n".join(lines) + "\n"
+    out = Path(path)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        pq.write_table(table, out)
+    elif out.suffix.lower() in (".csv", ".txt", ""):
+        pacsv.write_csv(table, out)
+    else:
+        raise InputError(f"-o {path}: write .csv or .parquet")
+    return None

@@ -1,0 +1,100 @@
+"""Run: one observed loss curve (sorted unique steps, loss, optional logged LR) and where it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError
+
+DUPLICATE_POLICIES = ("last", "first", "mean", "error")
+
+
+@dataclass
+class Run:
+    """An observed curve. Build it with `Run.from_points`, which cleans and validates."""
+
+    name: str
+    steps: np.ndarray  # int64, strictly increasing
+    loss: np.ndarray  # float64, finite
+    lr: np.ndarray | None = None  # float64 aligned with steps, NaN where not logged
+    source: str = ""
+    format: str = ""
+    notes: list[str] = field(default_factory=list)  # what reading and cleaning did, for the summary
+
+    @classmethod
+    def from_points(
+        cls,
+        name: str,
+        steps,
+        loss,
+        lr=None,
+        *,
+        source: str = "",
+        format: str = "",
+        duplicates: str = "last",
+        notes: list[str] | None = None,
+    ) -> Run:
+        """Sort by step, resolve repeated steps, drop non-finite losses; refuse what cannot be mended."""
+        notes = list(notes or [])
+        where = source or name
+        steps = np.asarray(steps, dtype=np.float64)
+        loss = np.asarray(loss, dtype=np.float64)
+        lr = None if lr is None else np.asarray(lr, dtype=np.float64)
+        if steps.size == 0:
+            raise InputError(f"{where}: no loss values found; is this the right file?")
+        if not np.all(np.isfinite(steps)) or np.any(steps != np.round(steps)) or np.any(steps < 0):
+            raise InputError(f"{where}: steps must be whole numbers >= 0; check the step column")
+        finite = np.isfinite(loss)
+        if not finite.any():
+            raise InputError(
+                f"{where}: every loss value is NaN or infinite (a diverged run?); nothing to fit"
+            )
+        if not finite.all():
+            notes.append(f"dropped {int((~finite).sum())} non-finite losses")
+            steps, loss = steps[finite], loss[finite]
+            lr = None if lr is None else lr[finite]
+        if np.any(np.diff(steps) < 0):
+            notes.append("sorted steps")
+        order = np.argsort(steps, kind="stable")
+        steps, loss = steps[order].astype(np.int64), loss[order]
+        lr = None if lr is None else lr[order]
+        uniq, first, counts = np.unique(steps, return_index=True, return_counts=True)
+        if uniq.size < steps.size:
+            n_rep = int(steps.size - uniq.size)
+            if duplicates == "error":
+                raise InputError(
+                    f"{where}: {n_rep} repeated steps (first at step {uniq[counts > 1][0]}); "
+                    "pass --duplicates last|first|mean to resolve them"
+                )
+            if duplicates not in DUPLICATE_POLICIES:
+                raise InputError(f"--duplicates must be one of {', '.join(DUPLICATE_POLICIES)}")
+            if duplicates == "first":
+                pick = first
+            elif duplicates == "last":
+                pick = first + counts - 1
+            else:
+                pick = first
+                group = np.repeat(np.arange(uniq.size), counts)
+                loss_mean = np.bincount(group, weights=loss) / counts
+            new_loss = loss_mean if duplicates == "mean" else loss[pick]
+            lr = None if lr is None else lr[pick]
+            steps, loss = uniq, new_loss
+            notes.append(f"{n_rep} repeated steps resolved ({duplicates})")
+        if lr is not None and np.any(lr[np.isfinite(lr)] < 0):
+            raise InputError(f"{where}: the logged learning rate is negative at some steps")
+        if lr is not None and not np.isfinite(lr).any():
+            lr = None
+        return cls(name=name, steps=steps, loss=loss, lr=lr, source=source, format=format, notes=notes)
+
+    def logged_lr_every_step(self) -> np.ndarray | None:
+        """The logged LR as a per-step array (index = step) if it is logged at every step, else None."""
+        if self.lr is None or not np.all(np.isfinite(self.lr)):
+            return None
+        if self.steps.size < 2 or np.any(np.diff(self.steps) != 1):
+            return None
+        eta = np.empty(self.steps[-1] + 1)
+        eta[self.steps] = self.lr
+        eta[: self.steps[0]] = self.lr[0]  # before the first logged step, hold its value
+        return eta

@@ -1,0 +1,338 @@
+"""Learning-rate schedules: the spec grammar `NAME(:KEY=VALUE)*` -> Schedule -> per-step LR array.
+
+The array is indexed by step: `lr[t]` is the LR of step t, for t = 0 .. total-1. Linear warmup
+goes from 0 at step 0 to `peak` at step `warmup` (Hugging Face's t/W convention).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+SHAPES = {"linear": "linear", "cosine": "cosine", "exp": "exp", "1-sqrt": "1-sqrt",
+          "sqrt": "1-sqrt", "minus_sqrt": "1-sqrt"}
+ALIASES = {"warmup_stable_decay": "wsd", "constant_with_warmup": "constant"}
+COMMON_KEYS = {"peak", "min", "min_ratio", "warmup", "total"}
+KEYS = {
+    "constant": COMMON_KEYS,
+    "cosine": COMMON_KEYS,
+    "linear": COMMON_KEYS,
+    "wsd": COMMON_KEYS | {"decay_start", "decay", "shape"},
+    "step": COMMON_KEYS | {"at", "to"},
+    "inverse_sqrt": COMMON_KEYS | {"timescale"},
+    "file": {"total"},
+    "log": {"total"},
+}
+BUILTIN = tuple(KEYS)
+DEFAULT_MIN_RATIO = 0.1  # decaying schedules end at 10% of peak unless min/min_ratio says otherwise
+DEFAULT_WSD_DECAY = 0.2
+DEFAULT_WSD_SHAPE = "1-sqrt"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A parsed schedule. `lr()` builds the per-step LR; `spec` is the canonical text."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+    label: str = ""  # how the user named it (a preset name or the spec they typed)
+    values: np.ndarray | None = field(default=None, compare=False, repr=False)  # file: / log
+
+    @property
+    def spec(self) -> str:
+        parts = [self.name]
+        for k, v in self.params.items():
+            if k == "path":
+                parts[0] = f"file:{v}"
+                continue
+            parts.append(f"{k}={'/'.join(_fmt(x) for x in v) if isinstance(v, list) else _fmt(v)}")
+        return ":".join(parts)
+
+    @property
+    def total(self) -> int | None:
+        if self.values is not None:
+            return int(self.params.get("total", self.values.size))
+        t = self.params.get("total")
+        return None if t is None else int(t)
+
+    @property
+    def peak(self) -> float:
+        if self.values is not None:
+            return float(np.max(self.values))
+        return float(self.params["peak"])
+
+    @property
+    def warmup(self) -> int:
+        if self.values is not None:  # first step that reaches 99.9% of the peak
+            return int(np.argmax(self.values >= 0.999 * self.values.max()))
+        return int(self.params.get("warmup", 0))
+
+    def with_total(self, total: int) -> Schedule:
+        return Schedule(self.name, {**self.params, "total": int(total)}, self.label, self.values)
+
+    def lr(self, total: int | None = None) -> np.ndarray:
+        """Per-step LR for steps 0 .. total-1 (total defaults to the schedule's own)."""
+        total = self.total if total is None else int(total)
+        if total is None:
+            raise InputError(f"schedule '{self.label or self.spec}' needs a length: "
+                             "add :total=N or --steps N")
+        if total < 1:
+            raise InputError(f"schedule '{self.label or self.spec}': total must be >= 1")
+        if self.values is not None:
+            v = self.values
+            if total > v.size:
+                raise InputError(
+                    f"schedule '{self.label or self.spec}' gives the LR for {v.size} steps, "
+                    f"{total} asked; shorten --steps"
+                )
+            return v[:total].copy()
+        return _build(self.name, self.params, total)
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float):
+        return f"{x:g}"
+    return str(x)
+
+
+def _build(name: str, p: dict, total: int) -> np.ndarray:
+    peak = float(p["peak"])
+    lo = float(p["min"]) if "min" in p else peak * float(p.get("min_ratio", DEFAULT_MIN_RATIO))
+    warmup = int(p.get("warmup", 0))
+    t = np.arange(total, dtype=np.float64)
+    lr = np.full(total, peak)
+    span = max(total - warmup, 1)
+    after = t >= warmup
+    if name == "cosine":
+        q = (t - warmup) / span
+        lr = np.where(after, lo + (peak - lo) * 0.5 * (1.0 + np.cos(np.pi * q)), lr)
+    elif name == "linear":
+        q = (t - warmup) / span
+        lr = np.where(after, lo + (peak - lo) * (1.0 - q), lr)
+    elif name == "wsd":
+        start = _decay_start(p, total)
+        q = np.clip((t - start) / max(total - start, 1), 0.0, 1.0)
+        shape = p.get("shape", DEFAULT_WSD_SHAPE)
+        if shape == "exp":
+            decayed = peak * (lo / peak) ** q
+        else:
+            f = {"linear": 1.0 - q, "cosine": 0.5 * (1.0 + np.cos(np.pi * q)),
+                 "1-sqrt": 1.0 - np.sqrt(q)}[shape]
+            decayed = lo + (peak - lo) * f
+        lr = np.where(t >= start, decayed, lr)
+    elif name == "step":
+        for at, to in zip(p["at"], p["to"], strict=True):
+            lr = np.where(t >= at, float(to), lr)
+    elif name == "inverse_sqrt":
+        ts = float(p.get("timescale", warmup or 10_000))
+        lr = np.where(after, peak / np.sqrt((t - warmup + ts) / ts), lr)
+    if warmup > 0:
+        lr[:warmup] = peak * t[: min(warmup, total)] / warmup
+    return lr
+
+
+def _decay_start(p: dict, total: int) -> int:
+    if "decay_start" in p:
+        return int(p["decay_start"])
+    return int(round(total * (1.0 - float(p.get("decay", DEFAULT_WSD_DECAY)))))
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def _number(text: str, key: str, spec: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise InputError(f"schedule '{spec}': {key}={text} is not a number") from None
+    if not math.isfinite(x):
+        raise InputError(f"schedule '{spec}': {key}={text} must be finite")
+    return x
+
+
+def _value(key: str, text: str, spec: str):
+    if key == "shape":
+        if text not in SHAPES:
+            raise InputError(f"schedule '{spec}': shape={text} is unknown; use one of "
+                             f"linear, cosine, exp, 1-sqrt")
+        return SHAPES[text]
+    if key in ("at", "to"):
+        return [_number(x, key, spec) for x in text.split("/") if x != ""]
+    x = _number(text, key, spec)
+    if key in ("total", "warmup", "decay_start", "timescale"):
+        if x != round(x) or x < 0:
+            raise InputError(f"schedule '{spec}': {key}={text} must be a whole number >= 0")
+        return int(round(x))
+    return x
+
+
+def split_specs(text: str) -> list[str]:
+    """Split `a,b:k=v,c` into specs; commas separate schedules."""
+    specs = [s.strip() for s in text.split(",") if s.strip()]
+    if not specs:
+        raise InputError("no schedule given: name one, e.g. --schedules cosine,wsd")
+    return specs
+
+
+def parse_schedule(spec: str, defaults: dict | None = None) -> Schedule:
+    """Parse one spec, filling peak, warmup, min and total from `defaults` where the spec is silent.
+
+    Presets from `lrforecast schedules` may be used as names; keys after them override the preset.
+    """
+    spec = spec.strip()
+    if not spec:
+        raise InputError("empty schedule spec; name one, e.g. cosine:total=24000")
+    head, _, rest = spec.partition(":")
+    head = ALIASES.get(head.lower(), head.lower())
+    label = spec
+    if head == "file":
+        path, _, rest = rest.partition(":") if not Path(rest).exists() else (rest, "", "")
+        return _parse_keys("file", {"path": path}, rest, spec, label, defaults)
+    if head not in KEYS:
+        presets = load_presets()
+        if head in presets:
+            base = presets[head]["spec"]
+            name, _, base_rest = base.partition(":")
+            merged = ":".join(x for x in (base_rest, rest) if x)
+            return _parse_keys(ALIASES.get(name, name), {}, merged, spec, label, defaults)
+        known = ", ".join(list(BUILTIN) + sorted(set(presets) - set(BUILTIN)))
+        raise InputError(f"unknown schedule '{head}' in '{spec}'; known: {known}")
+    return _parse_keys(head, {}, rest, spec, label, defaults)
+
+
+def _parse_keys(name: str, params: dict, rest: str, spec: str, label: str,
+                defaults: dict | None) -> Schedule:
+    for token in filter(None, rest.split(":")):
+        key, eq, text = token.partition("=")
+        key = key.strip().lower()
+        if not eq or not text:
+            raise InputError(f"schedule '{spec}': '{token}' is not KEY=VALUE")
+        if key not in KEYS[name]:
+            raise InputError(
+                f"schedule '{spec}': unknown key '{key}' for {name}; known: {', '.join(sorted(KEYS[name]))}"
+            )
+        params[key] = _value(key, text.strip(), spec)
+    for key, val in (defaults or {}).items():
+        if val is not None and key in KEYS[name] and key not in params:
+            if key == "min" and "min_ratio" in params:
+                continue
+            params[key] = val
+    if name in ("file", "log"):
+        return Schedule(name, params, label)
+    _check(name, params, spec)
+    return Schedule(name, params, label)
+
+
+def _check(name: str, p: dict, spec: str) -> None:
+    if "peak" not in p:
+        raise InputError(f"schedule '{spec}' needs a peak LR: add :peak=3e-4 or --peak-lr 3e-4")
+    peak = p["peak"]
+    if peak <= 0:
+        raise InputError(f"schedule '{spec}': peak must be > 0 (got {peak:g})")
+    for key in ("min", "min_ratio"):
+        if key in p and p[key] < 0:
+            raise InputError(f"schedule '{spec}': {key} must be >= 0 (a negative LR has no meaning)")
+    lo = p.get("min", peak * p.get("min_ratio", DEFAULT_MIN_RATIO))
+    if lo > peak:
+        raise InputError(f"schedule '{spec}': min ({lo:g}) is above peak ({peak:g})")
+    total, warmup = p.get("total"), p.get("warmup", 0)
+    if total is not None and warmup >= total:
+        raise InputError(f"schedule '{spec}': warmup ({warmup}) must be shorter than total ({total})")
+    if name == "wsd":
+        if "decay" in p and not 0 < p["decay"] <= 1:
+            raise InputError(f"schedule '{spec}': decay is a fraction of total in (0, 1]")
+        if p.get("shape") == "exp" and lo <= 0:
+            raise InputError(f"schedule '{spec}': shape=exp needs min > 0 (geometric decay)")
+        if total is not None and "decay_start" in p and not warmup <= p["decay_start"] <= total:
+            raise InputError(f"schedule '{spec}': decay_start must lie between warmup and total")
+    if name == "step":
+        at, to = p.get("at"), p.get("to")
+        if not at or not to or len(at) != len(to):
+            raise InputError(f"schedule '{spec}': step needs at=S1/S2 and to=LR1/LR2 of equal length")
+        if any(x < 0 for x in to):
+            raise InputError(f"schedule '{spec}': to must be >= 0 (a negative LR has no meaning)")
+        if any(b <= a for a, b in zip(at, at[1:], strict=False)):
+            raise InputError(f"schedule '{spec}': the steps in at= must increase")
+
+
+def resolve(schedule: Schedule, run=None) -> Schedule:
+    """Turn `file:` and `log` into per-step values (reading the file or the run's logged LR)."""
+    if schedule.name == "log":
+        eta = None if run is None else run.logged_lr_every_step()
+        if eta is None:
+            where = run.source if run is not None else "this run"
+            raise InputError(
+                f"{where}: the LR is not logged at every step, so 'log' cannot rebuild the schedule; "
+                "give one with --schedule, e.g. cosine:peak=3e-4:warmup=2000:total=100000"
+            )
+        return Schedule("log", schedule.params, schedule.label, _checked_values(eta, schedule.label))
+    if schedule.name == "file":
+        return Schedule("file", schedule.params, schedule.label,
+                        _checked_values(read_lr_file(schedule.params["path"]), schedule.label))
+    return schedule
+
+
+def _checked_values(eta: np.ndarray, label: str) -> np.ndarray:
+    if not np.all(np.isfinite(eta)):
+        raise InputError(f"schedule '{label}': the LR has missing or non-finite values")
+    if np.any(eta < 0):
+        raise InputError(f"schedule '{label}': the LR is negative at step {int(np.argmax(eta < 0))}")
+    if eta.max() <= 0:
+        raise InputError(f"schedule '{label}': the LR is zero everywhere")
+    return eta
+
+
+def read_lr_file(path: str) -> np.ndarray:
+    """Per-step LR from a text/CSV file: one LR per line, or `step,lr` columns (interpolated)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"schedule file '{path}' not found")
+    rows = []
+    for line in p.read_text().splitlines():
+        cells = [c for c in line.replace(",", " ").replace("\t", " ").split() if c]
+        if not cells:
+            continue
+        try:
+            rows.append([float(c) for c in cells])
+        except ValueError:
+            if rows:
+                raise InputError(f"schedule file '{path}': cannot read the line '{line[:60]}'") from None
+            continue  # a header line
+    if not rows:
+        raise InputError(f"schedule file '{path}' holds no LR values")
+    width = {len(r) for r in rows}
+    if width == {1}:
+        return np.array([r[0] for r in rows])
+    if width == {2}:
+        arr = np.array(rows)
+        steps, lr = arr[:, 0], arr[:, 1]
+        if np.any(np.diff(steps) <= 0):
+            raise InputError(f"schedule file '{path}': steps must increase")
+        return np.interp(np.arange(int(steps[-1]) + 1), steps, lr)
+    raise InputError(f"schedule file '{path}': expected one column (lr) or two (step,lr)")
+
+
+# --- presets ---------------------------------------------------------------------------------------
+
+
+def presets_dir() -> Path:
+    """The packaged presets, or the repository's `schedules/` in a development checkout."""
+    here = Path(__file__).parent
+    packaged = here / "_presets"
+    return packaged if packaged.is_dir() else here.parent / "schedules"
+
+
+def load_presets() -> dict[str, dict]:
+    """Named presets: {name: {"spec": ..., "description": ...}}, from TOML files."""
+    out = {}
+    folder = presets_dir()
+    for f in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        data = tomllib.loads(f.read_text())
+        out[f.stem] = {"spec": data["spec"], "description": data.get("description", "")}
+    return out

@@ -1,0 +1,147 @@
+import json
+
+import pytest
+
+from .conftest import MPL
+
+
+def specs(mpl_runs, names):
+    out = []
+    for n in names:
+        out += ["--schedule", mpl_runs["runs"][n]]
+    return out
+
+
+@pytest.mark.parametrize("size, limit", [("25m", 0.0014), ("100m", 0.0022)])
+def test_reference_protocol_through_the_cli(size, limit, mpl_runs, cli, tmp_path):
+    train, test = mpl_runs["protocol"]["train"], mpl_runs["protocol"]["test"]
+    law = tmp_path / "law.json"
+    r = cli("fit", *[MPL / size / f"{n}.csv" for n in train], *specs(mpl_runs, train), "-o", law)
+    assert r.code == 0, r.err
+    assert "R2" in r.out and "alpha" in r.out
+    prede = []
+    for n in test:
+        r = cli("evaluate", law, MPL / size / f"{n}.csv", "--schedule", mpl_runs["runs"][n], "--json")
+        assert r.code == 0, r.err
+        prede.append(json.loads(r.out)["metrics"]["PredE"])
+    assert sum(prede) / len(prede) <= limit
+
+
+def test_fit_json_and_law_file(cli, tmp_path, mpl_runs):
+    law = tmp_path / "law.json"
+    r = cli("fit", MPL / "25m" / "cosine_24000.csv", "--schedule", mpl_runs["runs"]["cosine_24000"],
+            "-o", law, "--json")
+    assert r.code == 0
+    d = json.loads(r.out)
+    assert d == json.loads(law.read_text())
+    assert d["schema_version"] == 1 and d["law"] == "momentum" and d["tool"] == "lrforecast"
+    assert set(d["params"]) == {"L0", "A", "C", "alpha", "lam"}
+    assert set(d["runs"][0]["metrics"]) == {"R2", "MAE", "RMSE", "PredE", "WorstE"}
+
+
+def test_compare_default_law_ranks_wsd_first_and_gates(cli):
+    r = cli("compare", "--schedules", "cosine,wsd", "--json")
+    assert r.code == 0, r.err
+    d = json.loads(r.out)
+    assert d["best"] == "wsd" and [s["name"] for s in d["schedules"]] == ["wsd", "cosine"]
+    assert {"name", "spec", "final_loss", "rank"} <= set(d["schedules"][0])
+    assert "bundled" in r.err
+    assert cli("compare", "--schedules", "cosine,wsd", "--expect-best", "constant").code == 2
+    r = cli("compare", "--schedules", "cosine,wsd,constant", "--expect-best", "constant", "--json")
+    assert r.code == 1 and json.loads(r.out)["expectation"]["passed"] is False
+    assert cli("compare", "--schedules", "cosine,wsd", "--expect-best", "wsd").code == 0
+    gap = json.loads(r.out)["schedules"][1]["gap"]  # cosine's gap to wsd
+    assert cli("compare", "--schedules", "cosine,wsd", "--expect-best", "cosine",
+               "--max-gap", str(gap * 1.5)).code == 0
+    assert cli("compare", "--schedules", "cosine,wsd", "--expect-best", "cosine",
+               "--max-gap", str(gap / 2)).code == 1
+
+
+def test_compare_table_chart_and_at(cli):
+    r = cli("compare", "--schedules", "cosine,wsd-1sqrt-20", "--at", "40000", "--steps", "48000")
+    assert r.code == 0, r.err
+    assert "loss @ 40000" in r.out and "Legend" in r.out and "48000" in r.out
+
+
+def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
+    law = tmp_path / "law.json"
+    cli("fit", MPL / "25m" / "constant_24000.csv", "--schedule", mpl_runs["runs"]["constant_24000"],
+        "-o", law)
+    r = cli("predict", law, "--schedule", "cosine", "--every", "1000")
+    assert r.code == 0, r.err
+    lines = r.out.strip().splitlines()
+    assert lines[0] == "step,lr,predicted_loss"
+    assert lines[1].startswith("2160,") and lines[-1].startswith("23999,")
+    out = tmp_path / "pred.parquet"
+    assert cli("predict", law, "--schedule", "wsd", "-o", out).code == 0
+    import pyarrow.parquet as pq
+    t = pq.read_table(out)
+    assert t.column_names == ["step", "lr", "predicted_loss"] and t.num_rows == 24000 - 2160
+
+
+def test_schedules_lists_presets(cli):
+    r = cli("schedules")
+    assert r.code == 0 and "cosine-to-zero" in r.out and "wsd-1sqrt-20" in r.out
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+BAD_INPUTS = [
+    ("missing loss column", "a.csv", "step,lr,acc\n1,0.1,0.5\n2,0.1,0.6\n",
+     ["-s", "constant:peak=0.1:total=5"], "no loss field"),
+    ("NaN losses", "a.csv", "step,loss\n1,nan\n2,nan\n3,nan\n", ["-s", "constant:peak=0.1:total=5"],
+     "NaN"),
+    ("unsorted and repeated steps", "a.csv", "step,loss\n3,2.0\n1,3.0\n3,2.1\n2,2.5\n",
+     ["-s", "constant:peak=0.1:total=5", "--duplicates", "error"], "repeated steps"),
+    ("empty file", "a.csv", "", ["-s", "constant:peak=0.1:total=5"], "empty"),
+    ("header only", "a.csv", "step,loss\n", ["-s", "constant:peak=0.1:total=5"], "no rows"),
+    ("unknown schedule name", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n", ["-s", "cosinus:peak=1:total=5"],
+     "unknown schedule"),
+    ("malformed spec", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n", ["-s", "cosine:peak"], "KEY=VALUE"),
+    ("negative LR", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n", ["-s", "step:peak=1:total=5:at=2:to=-1"],
+     "negative"),
+    ("negative logged LR", "a.csv", "step,lr,loss\n1,-0.1,3\n2,0.1,2.9\n3,0.1,2.8\n", [], "negative"),
+    ("LR not logged at every step", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n", [],
+     "not logged at every step"),
+    ("text in the loss column", "a.csv", "step,loss\n1,abc\n2,def\n", ["-s", "constant:peak=1:total=5"],
+     "text"),
+    ("steps outside the schedule", "a.csv", "step,loss\n100,3\n200,2.9\n300,2.8\n",
+     ["-s", "constant:peak=1:total=50"], "schedule"),
+    ("more schedules than runs", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n",
+     ["-s", "constant:peak=1:total=5", "-s", "constant:peak=1:total=5"], "one per run"),
+    ("unknown option", "a.csv", "step,loss\n1,3\n", ["--frobnicate"], "No such option"),
+    ("output over the input", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n", ["-o", "SELF"], "overwrite"),
+]
+
+
+@pytest.mark.parametrize("case, name, text, args, words", BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_gives_exit_2_and_one_line(case, name, text, args, words, cli, tmp_path):
+    path = write(tmp_path, name, text)
+    before = path.read_bytes()
+    args = [str(path) if a == "SELF" else a for a in args]
+    r = cli("fit", path, *args)
+    assert r.code == 2, (case, r.err)
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), r.err
+    assert words.lower() in lines[0].lower()
+    assert "Traceback" not in r.err and r.out == ""
+    assert path.read_bytes() == before
+
+
+def test_bad_law_files_and_steps(cli, tmp_path):
+    other = write(tmp_path, "other.json", json.dumps({"model": "chinchilla", "E": 1.7}))
+    for args in (["predict", other, "-s", "cosine"], ["compare", other], ["evaluate", other, other]):
+        r = cli(*args)
+        assert r.code == 2 and "not an lrforecast law" in r.err and len(r.err.strip().splitlines()) == 1
+    notjson = write(tmp_path, "law.json", "{oops")
+    assert cli("predict", notjson, "-s", "cosine").code == 2
+    missing = cli("predict", tmp_path / "nope.json", "-s", "cosine")
+    assert missing.code == 2 and "not found" in missing.err
+    r = cli("compare", "--schedules", "cosine,wsd", "--at", "999999")
+    assert r.code == 2 and "outside" in r.err
+    r = cli("compare", "--schedules", "cosine,cosine")
+    assert r.code == 2 and "same name" in r.err

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+from lrforecast.errors import InputError
+from lrforecast.fitting import fit
+from lrforecast.forecast import compare, evaluate, predict
+from lrforecast.law import Law
+from lrforecast.readers import read_run
+from lrforecast.schedules import parse_schedule
+
+from .conftest import MPL
+
+
+def load(size, names, mpl_runs):
+    return ([read_run(MPL / size / f"{n}.csv") for n in names],
+            [parse_schedule(mpl_runs["runs"][n]) for n in names])
+
+
+def test_fit_recovers_a_known_law_exactly():
+    sched = [parse_schedule(s) for s in ("cosine:peak=3e-4:warmup=500:total=8000",
+                                         "step:peak=3e-4:warmup=500:total=8000:at=5000:to=5e-5")]
+    truth = Law("momentum", {"L0": 2.5, "A": 0.6, "C": 0.9, "alpha": 0.45, "lam": 0.997}, "real",
+                3e-4, 500, 7999, 8000)
+    from lrforecast.run import Run
+    runs = []
+    for i, s in enumerate(sched):
+        steps = np.arange(500, 8000, 50)
+        runs.append(Run.from_points(f"r{i}", steps, truth.predict_lr(s.lr(), steps)))
+    law = fit(runs, sched)
+    for k, v in truth.params.items():
+        assert law.params[k] == pytest.approx(v, rel=1e-3), k
+
+
+@pytest.mark.parametrize("size, limit", [("25m", 0.0014), ("100m", 0.0022)])
+def test_reference_protocol_through_the_library(size, limit, mpl_runs):
+    proto = mpl_runs["protocol"]
+    law = fit(*load(size, proto["train"], mpl_runs))
+    runs, scheds = load(size, proto["test"], mpl_runs)
+    prede = [evaluate(law, r, s)["metrics"]["PredE"] for r, s in zip(runs, scheds, strict=True)]
+    assert np.mean(prede) <= limit
+    assert law.metrics["R2"] > 0.998  # on the fitted runs
+
+
+def test_fit_is_deterministic_and_lambda_can_be_fixed(mpl_runs):
+    runs, scheds = load("25m", mpl_runs["protocol"]["train"], mpl_runs)
+    a, b = fit(runs, scheds), fit(runs, scheds)
+    assert a.params == b.params
+    fixed = fit(runs, scheds, lam=0.999)
+    assert fixed.params["lam"] == 0.999 and fixed.params != a.params
+    robust = fit(runs, scheds, robust=True)
+    assert robust.params["alpha"] == pytest.approx(a.params["alpha"], rel=0.2)
+
+
+def test_points_beyond_the_schedule_are_dropped_with_a_note(mpl_runs):
+    run = read_run(MPL / "25m" / "cosine_24000.csv")
+    short = parse_schedule("cosine:peak=3e-4:min=3e-5:warmup=2160:total=20000")
+    law = fit([run], [short])
+    assert any("beyond the schedule" in n for n in law.notes)
+    with pytest.raises(InputError, match="only 0 points"):
+        fit([run], [parse_schedule("cosine:peak=3e-4:warmup=100:total=1000")], from_step=2000)
+
+
+def test_law_round_trips_through_json(tmp_path, mpl_runs):
+    law = fit(*load("25m", ["cosine_24000", "constant_24000"], mpl_runs))
+    law.save(tmp_path / "law.json")
+    again = Law.load(tmp_path / "law.json")
+    s = parse_schedule("wsd:peak=3e-4:warmup=2160:total=24000")
+    np.testing.assert_array_equal(predict(law, s).loss, predict(again, s).loss)
+
+
+def test_compare_ranks_wsd_ahead_of_cosine_and_flags_other_peaks(mpl_runs):
+    law = fit(*load("25m", mpl_runs["protocol"]["train"], mpl_runs))
+    cmp = compare(law, ["cosine", "wsd", "constant", "cosine:peak=6e-4"])
+    names = [p.name for p in cmp.ranked]
+    assert names.index("wsd") < names.index("cosine") < names.index("constant")
+    assert any("differs from the fitted" in w for w in cmp.warnings)
+    assert cmp.rank_of("wsd")[0] < cmp.rank_of("cosine")[0]

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+from lrforecast.errors import InputError
+from lrforecast.readers import read_run
+from lrforecast.schedules import load_presets, parse_schedule, resolve, split_specs
+
+from .conftest import MPL
+
+
+@pytest.mark.parametrize("size", ["25m", "100m"])
+def test_every_reference_spec_reproduces_its_lr_column(size, mpl_runs):
+    for name, spec in mpl_runs["runs"].items():
+        run = read_run(MPL / size / f"{name}.csv")
+        eta = parse_schedule(spec).lr()
+        inside = run.steps < eta.size
+        assert inside.sum() >= run.steps.size - 1, name
+        np.testing.assert_allclose(eta[run.steps[inside]], run.lr[inside], rtol=1e-12, err_msg=name)
+
+
+def test_warmup_is_linear_from_zero_to_peak():
+    eta = parse_schedule("constant:peak=1e-3:warmup=10:total=20").lr()
+    np.testing.assert_allclose(eta[:11], np.linspace(0, 1e-3, 11))
+    assert np.all(eta[10:] == 1e-3)
+
+
+def test_wsd_shapes_start_at_peak_and_end_near_min():
+    for shape in ("linear", "cosine", "1-sqrt", "sqrt", "minus_sqrt", "exp"):
+        eta = parse_schedule(f"wsd:peak=1:min=0.1:total=1000:decay=0.2:shape={shape}").lr()
+        assert eta[799] == 1.0 and eta[800] == pytest.approx(1.0)
+        assert np.all(np.diff(eta[800:]) <= 1e-12)
+        assert eta[-1] == pytest.approx(0.1, abs=0.02)
+
+
+def test_decay_start_and_decay_fraction_agree():
+    a = parse_schedule("wsd:peak=1:total=1000:decay=0.25").lr()
+    b = parse_schedule("warmup_stable_decay:peak=1:total=1000:decay_start=750").lr()
+    np.testing.assert_array_equal(a, b)
+
+
+def test_step_schedule_drops_at_each_step():
+    eta = parse_schedule("step:peak=3e-4:total=100:at=50/80:to=1e-4/1e-5").lr()
+    assert eta[49] == 3e-4 and eta[50] == 1e-4 and eta[79] == 1e-4 and eta[80] == 1e-5
+
+
+def test_defaults_fill_only_what_the_spec_leaves_out():
+    s = parse_schedule("cosine:total=500", {"peak": 2e-4, "warmup": 50, "total": 900, "min": None})
+    assert s.params == {"total": 500, "peak": 2e-4, "warmup": 50}
+    assert s.lr()[-1] == pytest.approx(2e-5, rel=1e-2)  # 10% of peak by default
+
+
+def test_presets_parse_and_are_listed():
+    presets = load_presets()
+    assert {"cosine", "cosine-to-zero", "constant", "wsd-1sqrt-20", "constant-linear-decay"} <= set(presets)
+    eta = parse_schedule("wsd-1sqrt-20:total=1000", {"peak": 1.0}).lr()
+    assert eta[799] == 1.0 and eta[-1] < 0.05
+
+
+def test_file_schedule(tmp_path):
+    f = tmp_path / "lr.txt"
+    f.write_text("lr\n" + "\n".join(str(1e-3 * (1 - i / 100)) for i in range(100)))
+    s = resolve(parse_schedule(f"file:{f}"))
+    assert s.lr().size == 100 and s.peak == pytest.approx(1e-3)
+    g = tmp_path / "lr.csv"
+    g.write_text("step,lr\n0,1.0\n10,0.0\n")
+    np.testing.assert_allclose(resolve(parse_schedule(f"file:{g}")).lr()[:3], [1.0, 0.9, 0.8])
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("nosuch:total=10", "unknown schedule"),
+    ("cosine:total", "not KEY=VALUE"),
+    ("cosine:peak=abc:total=10", "not a number"),
+    ("cosine:frobnicate=1:peak=1:total=10", "unknown key"),
+    ("cosine:peak=-1:total=10", "peak must be > 0"),
+    ("step:peak=1:total=10:at=5:to=-1", "negative"),
+    ("step:peak=1:total=10:at=5/6:to=0.1", "equal length"),
+    ("wsd:peak=1:min=0:total=10:shape=exp", "min > 0"),
+    ("wsd:peak=1:total=10:shape=square", "shape=square is unknown"),
+    ("cosine:peak=1:warmup=20:total=10", "warmup"),
+])
+def test_bad_specs_say_what_is_wrong(spec, words):
+    with pytest.raises(InputError, match=words):
+        parse_schedule(spec)
+
+
+def test_missing_total_asks_for_one():
+    with pytest.raises(InputError, match="total=N or --steps"):
+        parse_schedule("cosine:peak=1").lr()
+
+
+def test_split_specs():
+    assert split_specs("cosine, wsd:decay=0.2,constant") == ["cosine", "wsd:decay=0.2", "constant"]
+    with pytest.raises(InputError):
+        split_specs(" , ")
