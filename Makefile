@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/reference_protocol.py
+	$(PY) benchmarks/tensorboard_reader.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

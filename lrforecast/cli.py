@@ -24,7 +24,7 @@ from .forecast import law_defaults
 from .forecast import predict as predict_schedule
 from .law import Law
 from .laws import LAWS
-from .readers import read_run
+from .readers import read_run, read_source, to_run
 from .reference import default_law
 from .run import Run
 from .schedules import BUILTIN, load_presets, parse_schedule, resolve, split_specs
@@ -44,6 +44,9 @@ StepKey = Annotated[str | None, typer.Option("--step-key", help="Field holding t
 LossKey = Annotated[str | None, typer.Option("--loss-key", help="Field holding the loss.")]
 LrKey = Annotated[str | None, typer.Option("--lr-key", help="Field holding the learning rate.")]
 DupOpt = Annotated[str, typer.Option("--duplicates", help="Repeated steps: last|first|mean|error.")]
+RunOpt = Annotated[str | None, typer.Option("--run", help="Which run of a multi-run source.")]
+PatternOpt = Annotated[str | None, typer.Option(
+    "--pattern", help="Regex with named groups step, loss, lr for a text log.")]
 
 
 def _warn(lines: list[str]) -> None:
@@ -76,9 +79,10 @@ class _Progress:
             self.bar.stop()
 
 
-def _read(paths: list[Path], fmt, step_key, loss_key, lr_key, duplicates) -> list[Run]:
+def _read(paths: list[Path], fmt, step_key, loss_key, lr_key, duplicates, run=None, pattern=None
+          ) -> list[Run]:
     return [read_run(p, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key,
-                     duplicates=duplicates) for p in paths]
+                     duplicates=duplicates, run=run, pattern=pattern) for p in paths]
 
 
 def _describe(runs: list[Run]) -> list[str]:
@@ -119,7 +123,7 @@ def fit_cmd(
     robust: Annotated[bool, typer.Option("--robust", help="Huber loss on log residuals.")] = False,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
-    duplicates: DupOpt = "last",
+    duplicates: DupOpt = "last", run: RunOpt = None, pattern: PatternOpt = None,
 ) -> None:
     """Fit a law on one or more runs; print its parameters and how well it fits each run."""
     _check_output(output, runs)
@@ -129,7 +133,7 @@ def fit_cmd(
     specs += ["log"] * (len(runs) - len(specs))
     defaults = {"peak": peak_lr, "warmup": warmup, "min": min_lr, "total": steps}
     parsed = [parse_schedule(s, defaults) for s in specs]
-    observed = _read(runs, fmt, step_key, loss_key, lr_key, duplicates)
+    observed = _read(runs, fmt, step_key, loss_key, lr_key, duplicates, run, pattern)
     scheds = [resolve(s, r) for s, r in zip(parsed, observed, strict=True)]
     bar = _Progress("fitting")
     try:
@@ -142,8 +146,7 @@ def fit_cmd(
     if json_out:
         print(json.dumps(result.to_dict(), indent=2))
         return
-    _note(_describe(observed))
-    _warn(result.notes)
+    _note(_describe(observed) + result.notes)
     out.print(report.params_table(result))
     out.print(report.metrics_table(result.runs, "Fit on each run"))
     if output is not None:
@@ -218,12 +221,12 @@ def evaluate_cmd(
     schedule: Annotated[str | None, typer.Option("--schedule", "-s", help="The run's schedule.")] = None,
     json_out: JsonOpt = False,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
-    duplicates: DupOpt = "last",
+    duplicates: DupOpt = "last", which: RunOpt = None, pattern: PatternOpt = None,
 ) -> None:
     """Backtest a law on an observed run: R2, MAE, RMSE, PredE, WorstE."""
     fitted = Law.load(law)
     sched = parse_schedule(schedule or "log", law_defaults(fitted) | {"total": None})
-    observed = _read([run], fmt, step_key, loss_key, lr_key, duplicates)[0]
+    observed = _read([run], fmt, step_key, loss_key, lr_key, duplicates, which, pattern)[0]
     result = evaluate_law(fitted, observed, sched)
     if json_out:
         print(json.dumps(report.evaluation_json(fitted, result), indent=2))
@@ -231,6 +234,25 @@ def evaluate_cmd(
     _note(_describe([observed]))
     _warn(result["warnings"])
     out.print(report.metrics_table([result], f"{fitted.name} law on {observed.name}"))
+
+
+@app.command("inspect")
+def inspect_cmd(
+    source: Annotated[Path, typer.Argument(help="A log file or TensorBoard directory.")],
+    json_out: JsonOpt = False,
+    fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
+    duplicates: DupOpt = "last", run: RunOpt = None, pattern: PatternOpt = None,
+    verify_crc: Annotated[bool, typer.Option("--verify-crc", help="Check TensorBoard CRCs.")] = False,
+) -> None:
+    """Show what a log holds: format, runs, series, the chosen fields, cleaning, and a chart."""
+    src = read_source(source, format=fmt, step_key=step_key, pattern=pattern, verify=verify_crc)
+    chosen = to_run(src, run=run, loss_key=loss_key, lr_key=lr_key, duplicates=duplicates)
+    if json_out:
+        print(json.dumps(report.source_json(src, chosen), indent=2))
+        return
+    out.print(report.source_table(src, chosen))
+    _note(_describe([chosen]))
+    print(report.loss_chart(chosen, color=out.is_terminal))
 
 
 @app.command("schedules")

@@ -22,12 +22,13 @@ from .laws import get_form
 from .laws.base import Curve
 from .metrics import curve_metrics, mean_metrics
 from .run import Run
-from .schedules import Schedule
+from .schedules import Schedule, lr_alignment
 
 DEFAULT_WARMUP_MODE = "real"
 HUBER_DELTA = 1e-3
 EARLY_FRACTION = 0.05  # the default window also skips the first 5% of the longest run
 N_REFINE = 3
+LR_MISMATCH = 0.02  # a logged LR further than 2% of peak from the schedule is worth a warning
 
 Progress = Callable[[int, int], None]
 
@@ -63,6 +64,8 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
         if not inside.all():
             notes.append(f"{run.name}: dropped {int((~inside).sum())} points beyond the schedule's "
                          f"{eta.size} steps")
+        if run.lr is not None and sched.name != "log":
+            notes += _alignment_notes(run, sched, eta)
         keep = inside & (run.steps >= start)
         if keep.sum() < 3:
             raise InputError(
@@ -71,6 +74,17 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
             )
         data.append(FitData(run, sched, Curve(eta, run.steps[keep], sched.warmup), run.loss[keep]))
     return data, notes, start
+
+
+def _alignment_notes(run: Run, sched: Schedule, eta: np.ndarray) -> list[str]:
+    a = lr_alignment(run.steps, run.lr, eta)
+    if a is None:
+        return []
+    text = (f"{run.name}: logged LR vs schedule: best offset {a['offset']:+d} step, largest mismatch "
+            f"{100 * a['max_mismatch']:.2f}% of peak over {a['points']} points")
+    if a["max_mismatch"] > LR_MISMATCH:
+        text += "; the schedule does not match the logged LR, check it"
+    return [text]
 
 
 def _solve(X: np.ndarray, y: np.ndarray, robust: bool) -> tuple[np.ndarray, float]:

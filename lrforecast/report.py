@@ -20,6 +20,8 @@ from .errors import InputError
 from .forecast import Comparison, Prediction
 from .law import SCHEMA_VERSION, Law
 from .metrics import METRICS
+from .readers import Source
+from .run import Run
 
 
 def _g(x: float, digits: int = 4) -> str:
@@ -138,3 +140,43 @@ def write_prediction(pred: Prediction, path: str | None) -> str | None:
     else:
         raise InputError(f"-o {path}: write .csv or .parquet")
     return None
+
+
+def source_json(src: Source, run: Run) -> dict:
+    """What a source holds and which run and fields were chosen."""
+    return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "source": src.path,
+            "format": src.format, "step_field": src.step_field, "notes": src.notes,
+            "runs": {name: {tag: {"points": int(s.size), "first_step": int(s.min()),
+                                  "last_step": int(s.max())} for tag, (s, _) in series.items()}
+                     for name, series in src.runs.items()},
+            "chosen": {"run": run.name, "fields": run.notes[0] if run.notes else "",
+                       "points": int(run.steps.size), "cleaning": run.notes[1:],
+                       "lr_logged": run.lr is not None,
+                       "lr_every_step": run.logged_lr_every_step() is not None}}
+
+
+def source_table(src: Source, run: Run) -> Table:
+    t = Table(title=f"{src.path}: {src.format}, {len(src.runs)} run(s)", title_justify="left")
+    for col, just in (("run", "left"), ("series", "left"), ("points", "right"), ("steps", "right"),
+                      ("", "left")):
+        t.add_column(col, justify=just)
+    fields = run.notes[0] if run.notes else ""
+    for name, series in src.runs.items():
+        for tag, (s, _) in series.items():
+            used = name == run.name and (f"loss={tag}" in fields or f"lr={tag}" in fields)
+            t.add_row(name, tag, str(s.size), f"{s.min()}-{s.max()}", "<- used" if used else "")
+    return t
+
+
+def loss_chart(run: Run, width: int = 56, height: int = 10, color: bool = False) -> str:
+    fig = plotille.Figure()
+    fig.width, fig.height = width, height
+    fig.x_label, fig.y_label = "step", "loss"
+    fig.with_colors = color
+    fig.y_ticks_fkt = lambda lo, hi: f"{lo:.3f}"
+    fig.x_ticks_fkt = lambda lo, hi: f"{lo:.0f}"
+    fig.set_x_limits(min_=int(run.steps[0]), max_=int(run.steps[-1]))
+    lo, hi = np.percentile(run.loss, [0, 99])
+    fig.set_y_limits(min_=float(lo), max_=float(hi) if hi > lo else float(lo) + 1)
+    fig.plot(run.steps, run.loss, label=run.name)
+    return fig.show()

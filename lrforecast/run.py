@@ -9,6 +9,7 @@ import numpy as np
 from .errors import InputError
 
 DUPLICATE_POLICIES = ("last", "first", "mean", "error")
+MAX_GAP = 4  # the longest hole in a per-step LR log that is still "logged at every step"
 
 
 @dataclass
@@ -89,12 +90,18 @@ class Run:
         return cls(name=name, steps=steps, loss=loss, lr=lr, source=source, format=format, notes=notes)
 
     def logged_lr_every_step(self) -> np.ndarray | None:
-        """The logged LR as a per-step array (index = step) if it is logged at every step, else None."""
-        if self.lr is None or not np.all(np.isfinite(self.lr)):
+        """The logged LR as a per-step array (index = step) if it is logged at every step, else None.
+
+        A few lone gaps (at most 1% of the steps, none longer than MAX_GAP) are interpolated, as when
+        another process's output broke a line of a text log. Before the first logged step the LR
+        holds the first logged value.
+        """
+        if self.lr is None or self.steps.size < 2:
             return None
-        if self.steps.size < 2 or np.any(np.diff(self.steps) != 1):
+        ok = np.isfinite(self.lr)
+        steps, lr = self.steps[ok], self.lr[ok]
+        span = int(self.steps[-1] - steps[0] + 1) if steps.size else 0
+        if steps.size < 2 or span - steps.size > 0.01 * span or np.max(np.diff(steps)) > MAX_GAP:
             return None
-        eta = np.empty(self.steps[-1] + 1)
-        eta[self.steps] = self.lr
-        eta[: self.steps[0]] = self.lr[0]  # before the first logged step, hold its value
-        return eta
+        grid = np.arange(self.steps[-1] + 1)
+        return np.interp(grid, steps, lr)

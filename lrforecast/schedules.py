@@ -267,9 +267,12 @@ def resolve(schedule: Schedule, run=None) -> Schedule:
         eta = None if run is None else run.logged_lr_every_step()
         if eta is None:
             where = run.source if run is not None else "this run"
+            example = "cosine:peak=3e-4:warmup=2000:total=100000"
+            if run is not None and run.lr is not None and np.isfinite(run.lr).any():
+                example = f"cosine:peak={np.nanmax(run.lr):.3g}:warmup=0:total={run.steps[-1] + 1}"
             raise InputError(
                 f"{where}: the LR is not logged at every step, so 'log' cannot rebuild the schedule; "
-                "give one with --schedule, e.g. cosine:peak=3e-4:warmup=2000:total=100000"
+                f"give one with --schedule, e.g. {example}"
             )
         return Schedule("log", schedule.params, schedule.label, _checked_values(eta, schedule.label))
     if schedule.name == "file":
@@ -336,3 +339,24 @@ def load_presets() -> dict[str, dict]:
         data = tomllib.loads(f.read_text())
         out[f.stem] = {"spec": data["spec"], "description": data.get("description", "")}
     return out
+
+
+def lr_alignment(logged_steps: np.ndarray, logged_lr: np.ndarray, eta: np.ndarray) -> dict | None:
+    """How the logged LR lines up with a schedule: the best offset (-1, 0, +1 step) and mismatch.
+
+    Frameworks log the LR of this step or of the next one, rounded or in float32; the offset with
+    the smallest largest mismatch (relative to the peak) is reported.
+    """
+    ok = np.isfinite(logged_lr) & (logged_steps < eta.size)
+    if ok.sum() < 2:
+        return None
+    s, v = logged_steps[ok], logged_lr[ok]
+    peak = float(eta.max())
+    best = None
+    for offset in (0, -1, 1):
+        idx = s + offset
+        inside = (idx >= 0) & (idx < eta.size)
+        worst = float(np.max(np.abs(v[inside] - eta[idx[inside]]))) / peak
+        if best is None or worst < best["max_mismatch"] - 1e-12:
+            best = {"offset": offset, "max_mismatch": worst, "points": int(inside.sum())}
+    return best

@@ -1,38 +1,157 @@
-"""Readers: any supported log -> Run. One module per format; detect.py picks fields."""
+"""Readers: any supported log -> Source (named series per run) -> Run.
+
+One module per format; detect.py ranks field names. The format is chosen by name and content,
+or given with `format=`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import InputError
 from ..run import Run
-from .table import read_table, table_to_run
+from .detect import LOSS_KEYS, LR_KEYS, pick
+from .hf import looks_like_trainer_state, read_trainer_state
+from .jsonl import read_jsonl
+from .records import Series
+from .table import read_table_series
+from .tensorboard import LFS_MAGIC, is_event_file, read_tensorboard
+from .text import PATTERNS, read_text
 
-FORMATS = ("csv", "tsv", "parquet")
+FORMATS = ("tensorboard", "trainer_state", "jsonl", "csv", "tsv", "parquet", "text")
 
 
-def guess_format(path: Path) -> str:
-    """The format from the file name (and content where the name is silent)."""
+@dataclass
+class Source:
+    """What a log holds: per run, named series (steps, values), and how it was read."""
+
+    path: str
+    format: str
+    runs: dict[str, Series]
+    step_field: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_format(path: Path) -> str:
+    """The format from the name, then from the first bytes."""
+    if path.is_dir() or is_event_file(path):
+        return "tensorboard"
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if not head.strip():
+        raise InputError(f"{path}: the file is empty; give a log with a header and rows")
+    if head.startswith(LFS_MAGIC):
+        raise InputError(f"{path} is a Git LFS pointer, not the log itself; fetch it with 'git lfs pull'")
+    if looks_like_trainer_state(head):
+        return "trainer_state"
+    if suffix in (".jsonl", ".ndjson", ".json") or head.lstrip().startswith(b"{"):
+        return "jsonl"
     if suffix in (".tsv", ".tab"):
         return "tsv"
-    return "csv"
+    if suffix == ".csv":
+        return "csv"
+    first = head.splitlines()[0].decode(errors="replace")
+    if "\t" in first and " " not in first.strip():
+        return "tsv"
+    if "," in first and " " not in first.strip() and suffix not in (".log", ".txt", ".out"):
+        return "csv"
+    return "text"
+
+
+def read_source(source: str | Path, *, format: str | None = None, step_key: str | None = None,
+                pattern: str | None = None, verify: bool = False) -> Source:
+    """Read every series a log holds."""
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"{source}: no such file or directory")
+    if format is not None and format not in FORMATS:
+        raise InputError(f"--format {format} is unknown; use one of {', '.join(FORMATS)}")
+    fmt = format or ("text" if pattern else detect_format(path))
+    if path.is_dir() and fmt != "tensorboard":
+        raise InputError(f"{source} is a directory; only TensorBoard logs are read from directories")
+    where = str(source)
+    if fmt == "tensorboard":
+        runs, notes = read_tensorboard(path, verify)
+        named = {(path.name if r == "." else r): s for r, s in runs.items()}
+        if path.is_file():
+            named = {path.name: next(iter(runs.values()))}
+        return Source(where, fmt, named, "step", notes)
+    name = path.stem if fmt in ("csv", "tsv", "parquet") else path.name
+    if fmt == "trainer_state":
+        series, step_name = read_trainer_state(path, step_key)
+        return Source(where, fmt, {name: series}, step_name)
+    if fmt == "jsonl":
+        series, step_name, notes = read_jsonl(path, step_key)
+        return Source(where, fmt, {name: series}, step_name, notes)
+    if fmt == "text":
+        series, pattern_name, notes = read_text(path, pattern)
+        return Source(where, f"text ({pattern_name})", {name: series}, "step", notes)
+    series, step_name, notes = read_table_series(path, fmt, step_key)
+    return Source(where, fmt, {name: series}, step_name, notes)
+
+
+def choose_run(source: Source, run: str | None = None) -> str:
+    """The run to use: the one named, the only one, or the only one with a loss series."""
+    if run is not None:
+        if run not in source.runs:
+            raise InputError(f"{source.path}: no run '{run}'; it holds: {', '.join(source.runs)}")
+        return run
+    if len(source.runs) == 1:
+        return next(iter(source.runs))
+    with_loss = [r for r, s in source.runs.items() if pick("loss", s, None, LOSS_KEYS, "", False)]
+    if len(with_loss) == 1:
+        return with_loss[0]
+    raise InputError(f"{source.path} holds {len(with_loss) or len(source.runs)} runs "
+                     f"({', '.join(with_loss or list(source.runs))}); choose one with --run NAME")
+
+
+def choose_fields(source: Source, run: str, loss_key: str | None = None, lr_key: str | None = None
+                  ) -> tuple[str, str | None]:
+    series = source.runs[run]
+    where = source.path if len(source.runs) == 1 else f"{source.path} (run {run})"
+    loss = pick("loss", series, loss_key, LOSS_KEYS, where)
+    lr = pick("lr", series, lr_key, LR_KEYS, where, required=False)
+    return loss, lr
+
+
+def _lr_at(steps: np.ndarray, lr_series: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The logged LR at each of `steps` (the last value logged at that step), NaN where none."""
+    s, v = lr_series
+    rev_unique, rev_index = np.unique(s[::-1], return_index=True)
+    last = v[len(v) - 1 - rev_index]
+    i = np.clip(np.searchsorted(rev_unique, steps), 0, max(rev_unique.size - 1, 0))
+    found = rev_unique.size > 0 and (rev_unique[i] == steps)
+    return np.where(found, last[i], np.nan)
+
+
+def to_run(source: Source, *, run: str | None = None, loss_key: str | None = None,
+           lr_key: str | None = None, duplicates: str = "last") -> Run:
+    """Build the Run: the loss series, the logged LR at the same steps, cleaned."""
+    name = choose_run(source, run)
+    loss_name, lr_name = choose_fields(source, name, loss_key, lr_key)
+    steps, loss = source.runs[name][loss_name]
+    lr = _lr_at(steps, source.runs[name][lr_name]) if lr_name else None
+    notes = [f"format {source.format}; step={source.step_field} loss={loss_name} lr={lr_name or '-'}"]
+    return Run.from_points(name, steps, loss, lr, source=source.path, format=source.format,
+                           duplicates=duplicates, notes=notes + source.notes)
 
 
 def read_run(source: str | Path, *, format: str | None = None, step_key: str | None = None,
              loss_key: str | None = None, lr_key: str | None = None, duplicates: str = "last",
-             name: str | None = None) -> Run:
-    """Read one run from a log file."""
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"{source}: no such file or directory")
-    fmt = format or guess_format(path)
-    if fmt not in FORMATS:
-        raise InputError(f"--format {fmt} is unknown; use one of {', '.join(FORMATS)}")
-    if path.is_dir():
-        raise InputError(f"{source} is a directory; give a log file")
-    table = read_table(path, fmt)
-    return table_to_run(table, str(source), name=name or path.stem, fmt=fmt, step_key=step_key,
-                        loss_key=loss_key, lr_key=lr_key, duplicates=duplicates)
+             run: str | None = None, pattern: str | None = None, name: str | None = None) -> Run:
+    """Read one run from any supported log."""
+    src = read_source(source, format=format, step_key=step_key, pattern=pattern)
+    r = to_run(src, run=run, loss_key=loss_key, lr_key=lr_key, duplicates=duplicates)
+    if name is not None:
+        r.name = name
+    return r
+
+
+__all__ = ["FORMATS", "PATTERNS", "Source", "choose_fields", "choose_run", "detect_format",
+           "read_run", "read_source", "to_run"]

@@ -1,4 +1,9 @@
-"""CSV, TSV and Parquet tables: generic `step,lr,loss`, W&B exports and Lightning metrics.csv."""
+"""CSV, TSV and Parquet tables: generic `step,lr,loss`, W&B exports and Lightning metrics.csv.
+
+W&B: `train/global_step` is the step of HF runs (ranked before `_step`), `__MIN`/`__MAX`
+columns are envelopes, not the series, and chart exports name columns `<run> - <metric>`.
+Lightning: sparse rows (the LR on rows of its own) become separate series over the same steps.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputError
-from ..run import Run
-from .detect import LOSS_KEYS, LR_KEYS, STEP_KEYS, pick
+from .detect import LOSS_KEYS, LR_KEYS, STEP_KEYS
+from .records import Series, columns_to_series
+
+KNOWN = {k.lower() for k in STEP_KEYS + LOSS_KEYS + LR_KEYS}
 
 
 def read_table(path: Path, fmt: str) -> pa.Table:
@@ -20,7 +27,9 @@ def read_table(path: Path, fmt: str) -> pa.Table:
         if fmt == "parquet":
             return pq.read_table(path)
         opts = pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-        return pacsv.read_csv(path, parse_options=opts)
+        # only empty cells are missing: a "nan" loss is a NaN (counted when dropped), not a gap
+        conv = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True)
+        return pacsv.read_csv(path, parse_options=opts, convert_options=conv)
     except (pa.ArrowInvalid, OSError) as e:
         msg = str(e).splitlines()[0]
         if "Empty CSV file" in msg or path.stat().st_size == 0:
@@ -28,62 +37,34 @@ def read_table(path: Path, fmt: str) -> pa.Table:
         raise InputError(f"{path}: cannot read it as {fmt.upper()} ({msg})") from None
 
 
-def series_columns(names: list[str]) -> list[str]:
-    """Columns that are series, not W&B's __MIN/__MAX envelopes."""
-    return [n for n in names if not (n.endswith("__MIN") or n.endswith("__MAX"))]
-
-
-def _strip_run_prefix(names: list[str]) -> dict[str, str]:
-    """W&B chart exports name columns '<run> - <metric>': map the metric back to the column."""
-    out = {}
-    for n in names:
-        out[n.split(" - ", 1)[1] if " - " in n else n] = n
-    return out
-
-
-def _column(table: pa.Table, name: str) -> np.ndarray:
-    col = table.column(name)
-    if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_null(col.type)):
+def _numeric(col: pa.ChunkedArray, name: str, where: str) -> np.ndarray | None:
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_null(col.type):
+        return col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         try:
-            col = col.cast(pa.float64())
+            return col.cast(pa.float64()).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise InputError(f"column '{name}' holds text, not numbers") from None
-    return col.to_numpy(zero_copy_only=False).astype(np.float64)
+            return None  # text: not a series
+    return None
 
 
-def table_to_run(table: pa.Table, where: str, *, name: str, fmt: str, step_key=None, loss_key=None,
-                 lr_key=None, duplicates: str = "last") -> Run:
-    """Pick step/loss/LR columns, skip rows without a loss (sparse Lightning rows), build a Run."""
+def read_table_series(path: Path, fmt: str, step_key: str | None = None) -> tuple[Series, str, list[str]]:
+    table = read_table(path, fmt)
+    where = str(path)
     if table.num_rows == 0:
         raise InputError(f"{where}: the file has a header but no rows")
-    cols = _strip_run_prefix(series_columns(table.column_names))
-    s = pick("step", cols, step_key, STEP_KEYS, where)
-    loss_name = pick("loss", cols, loss_key, LOSS_KEYS, where)
-    lr_name = pick("lr", cols, lr_key, LR_KEYS, where, required=False)
-    steps = _column(table, cols[s])
-    loss = _column(table, cols[loss_name])
-    lr = _column(table, cols[lr_name]) if lr_name else None
-    notes = [f"step={cols[s]} loss={cols[loss_name]} lr={cols[lr_name] if lr_name else '-'}"]
-    present = ~np.isnan(steps)
-    if lr is not None:
-        _spread_lr(steps, lr)  # Lightning logs the LR on its own rows
-    has_loss = table.column(cols[loss_name]).is_valid().to_numpy(zero_copy_only=False)
-    skipped = int((~has_loss & present).sum())
-    if skipped and skipped < present.sum():
-        notes.append(f"skipped {skipped} rows without a loss")
-    keep = present & has_loss
-    if not keep.any():
-        raise InputError(f"{where}: the loss column '{cols[loss_name]}' has no values (all empty or NaN)")
-    return Run.from_points(name, steps[keep], loss[keep], None if lr is None else lr[keep],
-                           source=where, format=fmt, duplicates=duplicates, notes=notes)
-
-
-def _spread_lr(steps: np.ndarray, lr: np.ndarray) -> None:
-    """Fill missing LR cells from another row of the same step (in place)."""
-    missing = np.isnan(lr) & ~np.isnan(steps)
-    if not missing.any() or np.isnan(lr).all():
-        return
-    have = ~np.isnan(lr) & ~np.isnan(steps)
-    by_step = dict(zip(steps[have].tolist(), lr[have].tolist(), strict=True))
-    for i in np.flatnonzero(missing):
-        lr[i] = by_step.get(steps[i], np.nan)
+    cols, text_cols = {}, []
+    for name in table.column_names:
+        if name.endswith("__MIN") or name.endswith("__MAX"):
+            continue
+        col = table.column(name)
+        values = _numeric(col, name, where)
+        key = name.split(" - ", 1)[1] if " - " in name else name
+        if values is None:
+            if key.lower() in KNOWN:
+                raise InputError(f"{where}: column '{name}' holds text, not numbers; check the file")
+            text_cols.append(key)
+        else:
+            cols[key] = (values, col.is_valid().to_numpy(zero_copy_only=False))
+    series, step_name = columns_to_series(cols, where, step_key)
+    return series, step_name, [f"column '{name}' holds text, not numbers" for name in text_cols]

@@ -1,0 +1,37 @@
+"""JSON lines: LLaMA-Factory trainer_log.jsonl, ms-SWIFT logging.jsonl, and any one-object-per-line log.
+
+LLaMA-Factory: step `current_steps`, `lr` or `learning_rate`, explicit nulls, a last summary line
+without a loss. ms-SWIFT: the step only inside `"global_step/max_steps": "10/438"`, eval lines
+(`eval_loss`) and a large nested summary object last. Lines that are not JSON objects are counted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import InputError
+from .records import Series, columns_to_series, records_to_columns
+
+
+def read_jsonl(path: Path, step_key: str | None = None) -> tuple[Series, str, list[str]]:
+    records, bad = [], 0
+    with path.open("rb") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                obj = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                bad += 1
+                continue
+            if isinstance(obj, dict):
+                records.append(obj)
+            else:
+                bad += 1
+    if not records:
+        raise InputError(f"{path}: no JSON objects found; is this a JSON-lines log?")
+    series, step_name = columns_to_series(records_to_columns(records), str(path), step_key)
+    notes = [f"skipped {bad} lines that are not JSON objects"] if bad else []
+    return series, step_name, notes

@@ -1,0 +1,58 @@
+"""Record-shaped logs (JSON objects, table rows) -> named series keyed by a step field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..errors import InputError
+from .detect import STEP_KEYS, pick
+
+Series = dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (steps, values), in read order
+_FRACTION = re.compile(r"^\s*(\d+)\s*/\s*\d+\s*$")  # ms-SWIFT's "global_step/max_steps": "10/438"
+
+
+Columns = dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (values, present): null is not NaN
+
+
+def records_to_columns(records: Iterable[dict]) -> Columns:
+    """Numeric columns, with a mask of the records that hold a number; "a/b" strings give a."""
+    rows = list(records)
+    keys: dict[str, None] = {}
+    for r in rows:
+        for k, v in r.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) or (
+                    isinstance(v, str) and _FRACTION.match(v)):
+                keys.setdefault(k, None)
+    cols = {}
+    for k in keys:
+        col, present = np.full(len(rows), np.nan), np.zeros(len(rows), dtype=bool)
+        for i, r in enumerate(rows):
+            v = r.get(k)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                col[i], present[i] = v, True
+            elif isinstance(v, str) and (m := _FRACTION.match(v)):
+                col[i], present[i] = float(m.group(1)), True
+        cols[k] = (col, present)
+    return cols
+
+
+def columns_to_series(cols: Columns, where: str, step_key: str | None = None) -> tuple[Series, str]:
+    """Every other column as a series over the step column, over the rows that hold both."""
+    if not cols:
+        raise InputError(f"{where}: no numeric fields found; is this a training log?")
+    if step_key is None:  # the known step field present in the most rows (a summary row has its own)
+        known = [k for k in STEP_KEYS if k in cols] + [k for k in cols if "global_step" in k]
+        if known:
+            step_key = max(known, key=lambda k: (int(cols[k][1].sum()), -known.index(k)))
+    step_name = pick("step", cols, step_key, STEP_KEYS, where)
+    steps, has_step = cols[step_name]
+    has_step = has_step & np.isfinite(steps)
+    series = {}
+    for name, (values, present) in cols.items():
+        ok = has_step & present
+        if name != step_name and ok.any():
+            series[name] = (steps[ok].astype(np.int64), values[ok])
+    return series, step_name

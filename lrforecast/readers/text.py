@@ -1,0 +1,87 @@
+"""Plain-text training logs (a job's stdout): built-in line patterns or the user's regex.
+
+Each pattern has a `start` that marks a line as a training-step line and a full regex with named
+groups `step`, `loss` and optionally `lr`. A line that starts like a step line but does not match
+(another process's output broke it) is skipped and counted, not fatal.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .records import Series
+
+NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
+PATTERNS = {
+    "llmc": (r"^s:\d+ trl:", rf"^s:(?P<step>\d+) trl:(?P<loss>{NUM}) lr:(?P<lr>{NUM})"),
+    "llmc-stdout": (r"^step\s+\d+/\d+ \|",
+                    rf"^step\s+(?P<step>\d+)/\d+ \| loss (?P<loss>{NUM}).*?\| lr (?P<lr>{NUM}) \|"),
+    "nanogpt": (r"^iter \d+:", rf"^iter (?P<step>\d+): loss (?P<loss>{NUM})"),
+    "megatron": (r"^\s*\[?.*iteration\s+\d+/\s*\d+ \|",
+                 rf"iteration\s+(?P<step>\d+)/\s*\d+ \|.*?learning rate: (?P<lr>{NUM}) \|"
+                 rf".*?lm loss: (?P<loss>{NUM}) \|"),
+    "torchtitan": (r"step:\s*\d+\s+loss:",
+                   rf"step:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{NUM})"),
+}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(errors="replace").splitlines()  # splits on \r too (progress bars)
+
+
+def detect_pattern(lines: list[str]) -> str | None:
+    """The built-in pattern that matches the most lines, or None."""
+    sample = lines if len(lines) < 5000 else lines[:5000]
+    best, best_count = None, 0
+    for name, (_, full) in PATTERNS.items():
+        rx = re.compile(full)
+        count = sum(1 for line in sample if rx.search(ANSI.sub("", line)))
+        if count > best_count:
+            best, best_count = name, count
+    return best
+
+
+def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, list[str]]:
+    """Series 'loss' and 'lr' over steps from a text log; returns the pattern's name and notes."""
+    lines = _lines(path)
+    if pattern is not None:
+        try:
+            full = re.compile(pattern)
+        except re.error as e:
+            raise InputError(f"--pattern is not a valid regular expression ({e})") from None
+        if not {"step", "loss"} <= set(full.groupindex):
+            raise InputError("--pattern needs named groups (?P<step>...) and (?P<loss>...); "
+                             "(?P<lr>...) is optional")
+        start, name = None, "pattern"
+    else:
+        name = detect_pattern(lines)
+        if name is None:
+            raise InputError(f"{path}: no training-step lines recognised (llm.c, nanoGPT, Megatron, "
+                             "torchtitan); give --pattern with named groups step, loss and lr")
+        start, full = (re.compile(x) for x in PATTERNS[name])
+    steps, loss, lr, broken = [], [], [], 0
+    has_lr = "lr" in full.groupindex
+    for line in lines:
+        line = ANSI.sub("", line)
+        m = full.search(line)
+        if m is None:
+            if start is not None and start.search(line):
+                broken += 1
+            continue
+        steps.append(int(m.group("step")))
+        loss.append(float(m.group("loss")))
+        lr.append(float(m.group("lr")) if has_lr and m.group("lr") is not None else np.nan)
+    if not steps:
+        raise InputError(f"{path}: the pattern matched no line")
+    s = np.asarray(steps, dtype=np.int64)
+    series: Series = {"loss": (s, np.asarray(loss))}
+    lr_arr = np.asarray(lr)
+    if np.isfinite(lr_arr).any():
+        series["lr"] = (s, lr_arr)
+    notes = [f"skipped {broken} broken step lines"] if broken else []
+    return series, name, notes

@@ -1,0 +1,293 @@
+"""Every real log in shared/data/real loads; each format's quirks; the TensorBoard reader against
+the `tensorboard` package's own loader."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from lrforecast.errors import InputError
+from lrforecast.readers import read_run, read_source
+from lrforecast.readers.tensorboard import read_tensorboard
+
+from .conftest import REAL
+
+# The schedule of each run whose LR is not logged at every step (from the data README).
+SCHEDULES = {
+    "deepclima-r1-swift-logging.jsonl": "cosine:peak=1e-4:min=0:total=438",
+    "gpt2-customtext-events.out.tfevents.1706894182.b25e0a13d181.12198.0":
+        "linear:peak=5e-5:min=0:total=15750",
+    "luojiu-llama2-7b-qlora-pretrain-trainer_log.jsonl": "cosine:peak=5e-5:min=0:total=8712",
+    "luojiu-llama2-7b-qlora-pretrain-trainer_state.json": "cosine:peak=5e-5:min=0:total=8712",
+    "nsllm-qwen3-8b-cpt-trainer_log.jsonl": "cosine:peak=5e-5:min=0:warmup=109:total=2178",
+    "nsllm-qwen3-8b-cpt-trainer_state.json": "cosine:peak=5e-5:min=0:warmup=109:total=2178",
+    "rameyjm7-qwen25-3b-sft-trainer_log.jsonl": "cosine:peak=1e-5:min=0:total=6566",
+    "sygoat-mistral7b-lora-trainer_log.jsonl": "cosine:peak=5e-5:min=0:warmup=866:total=8660",
+    "sygoat-mistral7b-lora-trainer_state.json": "cosine:peak=5e-5:min=0:warmup=866:total=8660",
+}
+FILES = sorted(p.name for p in REAL.iterdir() if p.name != "README.md")
+EXPECTED_POINTS = {  # distinct loss steps, from the data README
+    "deepclima-r1-swift-logging.jsonl": 44, "llmc-gpt2-124m-fineweb10b-main.log": 19552,
+    "llmc-gpt2-124m-fineweb10b-stdout.log": 19559, "rameyjm7-qwen25-3b-sft-trainer_log.jsonl": 656,
+    "sygoat-mistral7b-lora-trainer_state.json": 866, "nsllm-qwen3-8b-cpt-trainer_log.jsonl": 435,
+    "luojiu-llama2-7b-qlora-pretrain-trainer_log.jsonl": 1742,
+    "tinyllama-poem-lora-events.out.tfevents.1698362541.defea657d2b6.26.0": 2800,
+    "gpt2-customtext-events.out.tfevents.1706894182.b25e0a13d181.12198.0": 31,
+}
+
+
+def test_the_real_data_is_all_here():
+    assert len(FILES) == 15
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_inspect_and_fit_every_real_log_without_hints(name, cli, tmp_path):
+    r = cli("inspect", REAL / name, "--json")
+    assert r.code == 0, r.err
+    info = json.loads(r.out)
+    if name in EXPECTED_POINTS:
+        assert info["chosen"]["points"] == EXPECTED_POINTS[name]
+    law = tmp_path / "law.json"
+    if name in SCHEDULES:  # the LR is sparse: fit without a schedule says one is needed
+        r = cli("fit", REAL / name)
+        assert r.code == 2 and "--schedule" in r.err and len(r.err.strip().splitlines()) == 1
+        r = cli("fit", REAL / name, "--schedule", SCHEDULES[name], "-o", law)
+    else:
+        assert info["chosen"]["lr_every_step"]
+        r = cli("fit", REAL / name, "-o", law)
+    assert r.code == 0, r.err
+    assert json.loads(law.read_text())["runs"][0]["points"] > 10
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_logged_lr_matches_its_schedule(name, cli):
+    r = cli("fit", REAL / name, "--schedule", SCHEDULES[name], "--json")
+    notes = json.loads(r.out)["notes"]
+    line = next(n for n in notes if "logged LR vs schedule" in n)
+    assert "does not match" not in line, line
+    if name.startswith(("nsllm", "rameyjm7")):  # these log the LR of the step before
+        assert "offset -1 step" in line
+    r = cli("fit", REAL / name, "--schedule", SCHEDULES[name].replace("peak=", "peak=2"), "--json")
+    assert any("does not match" in n for n in json.loads(r.out)["notes"])
+
+
+def test_tensorboard_and_trainer_state_give_the_same_run():
+    tb = read_run(next(REAL.glob("tinyllama-clinical-qlora-events*")))
+    hf = read_run(REAL / "tinyllama-clinical-qlora-trainer_state.json")
+    np.testing.assert_array_equal(tb.steps, hf.steps)
+    np.testing.assert_array_equal(tb.loss, hf.loss.astype(np.float32).astype(np.float64))
+    np.testing.assert_allclose(tb.lr, hf.lr, rtol=1e-7)
+
+
+def test_jsonl_and_trainer_state_of_one_run_agree():
+    for stem in ("sygoat-mistral7b-lora", "nsllm-qwen3-8b-cpt", "luojiu-llama2-7b-qlora-pretrain"):
+        a, b = read_run(REAL / f"{stem}-trainer_log.jsonl"), read_run(REAL / f"{stem}-trainer_state.json")
+        np.testing.assert_array_equal(a.steps, b.steps)
+        np.testing.assert_allclose(a.loss, b.loss)
+        np.testing.assert_allclose(a.lr, b.lr, rtol=1e-12)
+
+
+def test_duplicated_ranks_are_resolved_as_asked():
+    path = REAL / "rameyjm7-qwen25-3b-sft-trainer_log.jsonl"
+    last, first, mean = (read_run(path, duplicates=d) for d in ("last", "first", "mean"))
+    assert last.steps.size == first.steps.size == 656 and np.all(np.diff(last.steps) > 0)
+    assert last.loss[0] == 0.8547 and first.loss[0] == 0.8548
+    assert mean.loss[0] == pytest.approx(0.85475)
+    assert any("repeated steps" in n for n in last.notes) and "sorted steps" in last.notes
+    with pytest.raises(InputError, match="repeated steps"):
+        read_run(path, duplicates="error")
+
+
+def test_swift_step_comes_from_the_fraction_string():
+    run = read_run(REAL / "deepclima-r1-swift-logging.jsonl")
+    assert run.steps[:3].tolist() == [1, 10, 20] and run.steps[-1] == 430
+    assert run.loss[0] == pytest.approx(20.53074074)
+
+
+def test_llmc_logs():
+    main = read_run(REAL / "llmc-gpt2-124m-fineweb10b-main.log")
+    assert main.steps[0] == 0 and main.steps[-1] == 19551 and main.lr[0] == 1e-6
+    out = read_run(REAL / "llmc-gpt2-124m-fineweb10b-stdout.log")
+    assert 19528 not in out.steps and "skipped 1 broken step lines" in out.notes
+    eta = out.logged_lr_every_step()  # one broken line is interpolated over
+    assert eta is not None and eta.size == 19561
+
+
+def test_loss_key_override_and_missing_field(tmp_path):
+    run = read_run(REAL / "tinyllama-clinical-qlora-trainer_state.json", loss_key="epoch")
+    assert run.loss.size == 1000 and run.loss[0] != 3.0078
+    with pytest.raises(InputError, match="no field 'nope'.*holds: .*loss"):
+        read_run(REAL / "tinyllama-clinical-qlora-trainer_state.json", loss_key="nope")
+
+
+# --- TensorBoard: against the tensorboard package --------------------------------------------
+
+
+def reference_scalars(path):
+    """(tag -> (steps, values)) of every scalar, as the tensorboard package's loader decodes them."""
+    from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
+    from tensorboard.util import tensor_util
+
+    out = {}
+    for event in LegacyEventFileLoader(str(path)).Load():
+        for v in event.summary.value:
+            kind = v.WhichOneof("value")
+            if kind == "simple_value":
+                x = v.simple_value
+            elif kind == "tensor" and v.tensor.dtype != 7:  # not DT_STRING
+                arr = tensor_util.make_ndarray(v.tensor)
+                if arr.size != 1:
+                    continue
+                x = float(arr.reshape(-1)[0])
+            else:
+                continue
+            s, vals = out.setdefault(v.tag, ([], []))
+            s.append(event.step)
+            vals.append(x)
+    return out
+
+
+def assert_same_as_tensorboard(path):
+    ours = next(iter(read_tensorboard(path)[0].values()))
+    ref = reference_scalars(path)
+    assert set(ours) == set(ref)
+    for tag, (steps, values) in ref.items():
+        np.testing.assert_array_equal(ours[tag][0], steps)
+        np.testing.assert_array_equal(ours[tag][1], np.asarray(values, dtype=np.float64))
+    return ours
+
+
+@pytest.mark.parametrize("name", [f for f in FILES if "tfevents" in f])
+def test_real_event_files_match_tensorboard(name):
+    ours = assert_same_as_tensorboard(REAL / name)
+    assert "train/loss" in ours
+
+
+def write_both_encodings(folder, steps=range(0, 50, 5)):
+    """A tensorboardX file with simple_value scalars and rank-0 tensors of every storage kind."""
+    from tensorboardX import SummaryWriter
+    from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+    from tensorboardX.proto.tensor_pb2 import TensorProto
+
+    meta = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
+    with SummaryWriter(str(folder)) as w:
+        for step in steps:
+            w.add_scalar("old/loss", 3.0 - step / 100, step)
+            tensors = {
+                "new/float_val": TensorProto(dtype=1, float_val=[2.5 + step]),
+                "new/double_val": TensorProto(dtype=2, double_val=[1e-4 * (1 + step)]),
+                "new/content": TensorProto(dtype=1, tensor_content=np.float32(0.25 * step).tobytes()),
+                "new/int64": TensorProto(dtype=9, int64_val=[step * 7]),
+            }
+            for i, (tag, t) in enumerate(tensors.items()):
+                value = Summary.Value(tag=tag, tensor=t, metadata=meta if step == 0 else None)
+                w._get_file_writer().add_summary(Summary(value=[value]), step + i * 0)
+            w.add_text("notes", "text is not a scalar", step)
+    return next(folder.glob("*tfevents*"))
+
+
+def test_both_scalar_encodings_match_tensorboard(tmp_path):
+    path = write_both_encodings(tmp_path)
+    ours = assert_same_as_tensorboard(path)
+    assert ours["new/double_val"][1][1] == pytest.approx(6e-4)
+    assert ours["new/content"][1][2] == 2.5 and ours["new/int64"][1][3] == 105
+    assert "notes" not in ours
+
+
+def test_truncated_file_stops_cleanly(tmp_path, cli):
+    path = write_both_encodings(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[:-7])
+    runs, notes = read_tensorboard(path)
+    series = next(iter(runs.values()))
+    assert series["old/loss"][0].size == 10 and "truncated" in notes[0]
+    assert cli("inspect", path, "--loss-key", "old/loss").code == 0
+
+
+def test_crc_verification(tmp_path):
+    path = write_both_encodings(tmp_path)
+    read_tensorboard(path, verify=True)
+    data = bytearray(path.read_bytes())
+    data[60] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="CRC|not a valid Event"):
+        read_tensorboard(path, verify=True)
+
+
+def test_lfs_pointer_is_named(tmp_path, cli):
+    p = tmp_path / "events.out.tfevents.1700000000.host"
+    p.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12345\n")
+    r = cli("inspect", p)
+    assert r.code == 2 and "Git LFS pointer" in r.err
+
+
+def test_run_directories(tmp_path, cli):
+    real = next(REAL.glob("tinyllama-clinical-qlora-events*"))
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(real, tmp_path / sub / real.name)
+    r = cli("inspect", tmp_path)
+    assert r.code == 2 and "--run" in r.err and "a, b" in r.err
+    assert cli("inspect", tmp_path, "--run", "b").code == 0
+    # a resumed run: two files in one directory are joined in filename order, the later file wins
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    write_both_encodings(resumed, steps=range(0, 50, 5))
+    (resumed / next(resumed.glob("*tfevents*")).name).rename(resumed / "events.out.tfevents.1.a")
+    write_both_encodings(resumed, steps=range(30, 80, 5))
+    (next(p for p in resumed.glob("*tfevents*") if not p.name.endswith(".a"))).rename(
+        resumed / "events.out.tfevents.2.b")
+    run = read_run(resumed, loss_key="old/loss")
+    assert run.steps.tolist() == list(range(0, 80, 5))
+    assert any("repeated steps" in n for n in run.notes)
+
+
+# --- tables and text ---------------------------------------------------------------------------
+
+
+def test_wandb_export_uses_the_trainer_step(tmp_path):
+    p = tmp_path / "wandb_export.csv"
+    rows = ["_step,train/global_step,run-1 - train/loss,run-1 - train/loss__MIN,"
+            "run-1 - train/loss__MAX,train/learning_rate"]
+    rows += [f"{i},{10 * i},{3 - i / 100},{1.0},{9.0},{1e-4}" for i in range(1, 40)]
+    p.write_text("\n".join(rows) + "\n")
+    run = read_run(p)
+    assert run.steps[0] == 10 and run.loss[0] == pytest.approx(2.99) and run.lr[0] == 1e-4
+
+
+def test_lightning_sparse_rows(tmp_path):
+    p = tmp_path / "metrics.csv"
+    p.write_text("epoch,lr-AdamW,step,train_loss_step,val_loss\n"
+                 "0,0.0003,49,,\n0,,49,2.91,\n0,0.0003,99,,\n0,,99,2.80,\n0,,99,,2.85\n")
+    run = read_run(p)
+    assert run.steps.tolist() == [49, 99] and run.loss.tolist() == [2.91, 2.80]
+    assert run.lr.tolist() == [3e-4, 3e-4]
+
+
+def test_text_patterns(tmp_path):
+    nano = tmp_path / "nano.txt"
+    nano.write_text("step 0: train loss 10.9, val loss 10.9\niter 0: loss 10.9312, time 3ms, mfu -100%\n"
+                    "iter 1: loss 10.2, time 3ms\niter 2: lo\x1b[0mERROR\niter 3: loss 9.1, time 3ms\n")
+    run = read_run(nano)
+    assert run.steps.tolist() == [0, 1, 3] and "skipped 1 broken step lines" in run.notes
+    mega = tmp_path / "megatron.out"
+    mega.write_text(" iteration      100/   10000 | consumed samples: 51200 | elapsed time per iteration "
+                    "(ms): 1.0 | learning rate: 1.500000E-04 | global batch size: 512 | lm loss: "
+                    "6.123456E+00 | loss scale: 1.0 |\n" * 1
+                    + " iteration      200/   10000 | consumed samples: 102400 | learning rate: "
+                      "3.000000E-04 | global batch size: 512 | lm loss: 5.5E+00 | loss scale: 1.0 |\n")
+    run = read_run(mega)
+    assert run.steps.tolist() == [100, 200] and run.lr.tolist() == [1.5e-4, 3e-4]
+    titan = tmp_path / "titan.log"
+    titan.write_text("[rank0]: \x1b[31mstep:  1  \x1b[32mloss:  8.1234  \x1b[33mmemory: 5GiB\n"
+                     "[rank0]: \x1b[31mstep:  2  \x1b[32mloss:  7.9  \x1b[33mmemory: 5GiB\n")
+    assert read_run(titan).loss.tolist() == [8.1234, 7.9]
+    custom = tmp_path / "custom.log"
+    custom.write_text("epoch 1 it=5 L=2.5 eta=0.1\nepoch 1 it=6 L=2.4 eta=0.1\n")
+    run = read_run(custom, pattern=r"it=(?P<step>\d+) L=(?P<loss>[\d.]+) eta=(?P<lr>[\d.]+)")
+    assert run.steps.tolist() == [5, 6] and run.lr.tolist() == [0.1, 0.1]
+    with pytest.raises(InputError, match="named groups"):
+        read_run(custom, pattern=r"it=(\d+)")
+    with pytest.raises(InputError, match="--pattern"):
+        read_source(tmp_path / "megatron.out", format="text", pattern="(")
