@@ -22,6 +22,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/reference_protocol.py
 	$(PY) benchmarks/tensorboard_reader.py
+	$(PY) benchmarks/long_schedule.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

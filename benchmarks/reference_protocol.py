@@ -48,21 +48,23 @@ def run_protocol(size: str, law: str) -> dict:
     train = [runs[n] for n in proto["train"]]
     t0 = time.perf_counter()
     fitted = fit([r for r, _ in train], [s for _, s in train], law=law)
+    if law == "auto":
+        law = f"auto ({fitted.name})"
     t1 = time.perf_counter()
     per_run = {n: evaluate(fitted, *runs[n])["metrics"] for n in proto["test"]}
     t2 = time.perf_counter()
-    return {"law": fitted, "per_run": per_run, "mean": mean_metrics(list(per_run.values())),
+    return {"name": law, "law": fitted, "per_run": per_run, "mean": mean_metrics(list(per_run.values())),
             "fit_s": t1 - t0, "predict_s": t2 - t1}
 
 
 def row(name: str, values, extra: str = "") -> str:
-    cells = " | ".join(f"{v:.4f}" if i == 0 else f"{v:.5f}" for i, v in enumerate(values))
+    cells = " | ".join(f"{v:.5f}" for v in values)
     return f"| {name} | {cells} |{extra}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--laws", default=",".join(LAWS))
+    ap.add_argument("--laws", default=",".join([*LAWS, "auto"]))
     ap.add_argument("--sizes", default="25m,100m")
     args = ap.parse_args()
     print(f"machine: {machine()}")
@@ -72,13 +74,13 @@ def main() -> None:
         print("| law | " + " | ".join(METRICS) + " | fit s | predict s |")
         print("|---|" + "---|" * (len(METRICS) + 2))
         results = {law: run_protocol(size, law) for law in args.laws.split(",")}
-        for law, r in results.items():
-            print(row(f"lrforecast {law}", [r["mean"][m] for m in METRICS],
+        for r in results.values():
+            print(row(f"lrforecast {r['name']}", [r["mean"][m] for m in METRICS],
                       f" {r['fit_s']:.2f} | {r['predict_s']:.2f} |"))
         for name, vals in PUBLISHED[size].items():
             print(row(name, vals, " – | – |"))
-        for law, r in results.items():
-            print(f"\n{size.upper()} {law}: per test run; params "
+        for r in results.values():
+            print(f"\n{size.upper()} {r['name']}: per test run; params "
                   + ", ".join(f"{k}={v:.5g}" for k, v in r["law"].params.items()))
             print("| run | " + " | ".join(METRICS) + " |")
             print("|---|" + "---|" * len(METRICS))

@@ -113,14 +113,18 @@ def fit_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Loss logs, fitted jointly.")],
     schedule: Annotated[list[str] | None, typer.Option(
         "--schedule", "-s", help="Schedule of each run, in order (default: the run's logged LR).")] = None,
-    law: Annotated[str, typer.Option("--law", help=f"Law: {', '.join(LAWS)}.")] = "momentum",
+    law: Annotated[str, typer.Option(
+        "--law", help=f"Law: {', '.join(LAWS)}, or auto (the best by cross-validation).")] = "auto",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the law (JSON).")] = None,
     json_out: JsonOpt = False,
     warmup_mode: Annotated[str, typer.Option(
         "--warmup-mode", help=f"Warmup LRs in the areas: {', '.join(WARMUP_MODES)}.")] = DEFAULT_WARMUP_MODE,
     lam: Annotated[float | None, typer.Option("--lambda", help="Fix the momentum decay.")] = None,
     from_step: Annotated[int | None, typer.Option("--from-step", help="First step fitted.")] = None,
-    robust: Annotated[bool, typer.Option("--robust", help="Huber loss on log residuals.")] = False,
+    robust: Annotated[bool, typer.Option(
+        "--robust/--squares", help="Huber loss (delta 1e-3) or squares of the relative residuals.")] = True,
+    prior: Annotated[float | None, typer.Option(
+        "--prior", help="Pull of the nonlinear parameters to the law's prior (0: none).")] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
     duplicates: DupOpt = "last", run: RunOpt = None, pattern: PatternOpt = None,
@@ -138,7 +142,7 @@ def fit_cmd(
     bar = _Progress("fitting")
     try:
         result = fit(observed, scheds, law=law, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
-                     robust=robust, progress=bar)
+                     robust=robust, prior=prior, progress=bar)
     finally:
         bar.close()
     if output is not None:

@@ -28,6 +28,7 @@ DEFAULT_WARMUP_MODE = "real"
 HUBER_DELTA = 1e-3
 EARLY_FRACTION = 0.05  # the default window also skips the first 5% of the longest run
 N_REFINE = 3
+MAX_POINTS = 500  # points per run the fit uses at most
 LR_MISMATCH = 0.02  # a logged LR further than 2% of peak from the schedule is worth a warning
 
 Progress = Callable[[int, int], None]
@@ -67,6 +68,11 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
         if run.lr is not None and sched.name != "log":
             notes += _alignment_notes(run, sched, eta)
         keep = inside & (run.steps >= start)
+        if keep.sum() > MAX_POINTS:  # evenly thinned: the fit's cost stays bounded on long logs
+            idx = np.flatnonzero(keep)
+            keep = np.zeros_like(keep)
+            keep[idx[np.unique(np.linspace(0, idx.size - 1, MAX_POINTS).astype(np.int64))]] = True
+            notes.append(f"{run.name}: fitted on {MAX_POINTS} of its {idx.size} points, evenly spaced")
         if keep.sum() < 3:
             raise InputError(
                 f"{run.name}: only {int(keep.sum())} points between step {start} and the schedule's end "
@@ -117,11 +123,24 @@ def fit(
     warmup_mode: str = DEFAULT_WARMUP_MODE,
     lam: float | None = None,
     from_step: int | None = None,
-    robust: bool = False,
+    robust: bool = True,
+    prior: float | None = None,
     progress: Progress | None = None,
 ) -> Law:
-    """Fit one law jointly on `runs`, each with its (resolved) schedule."""
+    """Fit one law jointly on `runs`, each with its (resolved) schedule.
+
+    law="auto" fits every law and keeps the one with the smallest cross-validated error
+    (see selection.py). `prior` weighs a pull of the nonlinear parameters towards the law's
+    PRIOR (default: the law's PRIOR_WEIGHT; 0 turns it off).
+    """
+    if law == "auto":
+        from .selection import fit_auto
+
+        return fit_auto(runs, schedules, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
+                        robust=robust, prior=prior, progress=progress)
     form = get_form(law)
+    if prior is None:
+        prior = getattr(form, "PRIOR_WEIGHT", 0.0)
     if warmup_mode not in WARMUP_MODES:
         raise InputError(f"warmup mode '{warmup_mode}' is unknown; use one of {', '.join(WARMUP_MODES)}")
     fixed = {}
@@ -141,9 +160,11 @@ def fit(
         X = np.vstack([form.basis(d.curve, theta, warmup_mode, cache) for d in data])
         if not np.all(np.isfinite(X)):
             return np.inf
-        return _solve(X, y, robust)[1] * scale
+        penalty = prior * float(np.sum((np.asarray(z) - z_prior) ** 2)) if prior else 0.0
+        return _solve(X, y, robust)[1] * scale + penalty
 
     grids, bounds = form.search_space(fixed)
+    z_prior = getattr(form, "PRIOR", None)
     mesh = np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1)
     values = np.empty(len(mesh))
     for i, z in enumerate(mesh):
@@ -186,8 +207,8 @@ def fit(
         warmup=max(s.warmup for s in schedules),
         horizon=max(int(d.curve.steps[-1]) for d in data),
         total=max(int(d.curve.eta.size) for d in data),
-        options={"lambda_fixed": lam, "robust": robust, "objective": "huber-relative" if robust
-                 else "least-squares-relative"},
+        options={"lambda_fixed": lam, "robust": robust, "prior": prior,
+                 "objective": "huber-relative" if robust else "least-squares-relative"},
         fit_window={"from_step": start, "to_step": max(int(d.curve.steps[-1]) for d in data)},
         runs=run_info, metrics=mean_metrics([r["metrics"] for r in run_info]), notes=notes,
     )

@@ -16,7 +16,8 @@ def specs(mpl_runs, names):
 def test_reference_protocol_through_the_cli(size, limit, mpl_runs, cli, tmp_path):
     train, test = mpl_runs["protocol"]["train"], mpl_runs["protocol"]["test"]
     law = tmp_path / "law.json"
-    r = cli("fit", *[MPL / size / f"{n}.csv" for n in train], *specs(mpl_runs, train), "-o", law)
+    r = cli("fit", *[MPL / size / f"{n}.csv" for n in train], *specs(mpl_runs, train), "-o", law,
+            "--law", "momentum")
     assert r.code == 0, r.err
     assert "R2" in r.out and "alpha" in r.out
     prede = []
@@ -30,7 +31,7 @@ def test_reference_protocol_through_the_cli(size, limit, mpl_runs, cli, tmp_path
 def test_fit_json_and_law_file(cli, tmp_path, mpl_runs):
     law = tmp_path / "law.json"
     r = cli("fit", MPL / "25m" / "cosine_24000.csv", "--schedule", mpl_runs["runs"]["cosine_24000"],
-            "-o", law, "--json")
+            "-o", law, "--json", "--law", "momentum")
     assert r.code == 0
     d = json.loads(r.out)
     assert d == json.loads(law.read_text())
@@ -66,7 +67,7 @@ def test_compare_table_chart_and_at(cli):
 def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
     law = tmp_path / "law.json"
     cli("fit", MPL / "25m" / "constant_24000.csv", "--schedule", mpl_runs["runs"]["constant_24000"],
-        "-o", law)
+        "-o", law, "--law", "momentum")
     r = cli("predict", law, "--schedule", "cosine", "--every", "1000")
     assert r.code == 0, r.err
     lines = r.out.strip().splitlines()
@@ -123,7 +124,7 @@ def test_bad_input_gives_exit_2_and_one_line(case, name, text, args, words, cli,
     path = write(tmp_path, name, text)
     before = path.read_bytes()
     args = [str(path) if a == "SELF" else a for a in args]
-    r = cli("fit", path, *args)
+    r = cli("fit", path, "--law", "momentum", *args)
     assert r.code == 2, (case, r.err)
     lines = r.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), r.err
@@ -145,3 +146,16 @@ def test_bad_law_files_and_steps(cli, tmp_path):
     assert r.code == 2 and "outside" in r.err
     r = cli("compare", "--schedules", "cosine,cosine")
     assert r.code == 2 and "same name" in r.err
+
+
+def test_fit_auto_says_which_law_won(cli, tmp_path, mpl_runs):
+    train = mpl_runs["protocol"]["train"]
+    r = cli("fit", *[MPL / "100m" / f"{n}.csv" for n in train], *specs(mpl_runs, train), "--json")
+    assert r.code == 0, r.err
+    d = json.loads(r.out)
+    sel = d["options"]["selection"]
+    assert d["law"] == sel["chosen"] and set(sel["cv"]) == {"momentum", "multipower"}
+    assert any(n.startswith("law auto:") for n in d["notes"])
+    scores = {k: v["mean"]["PredE"] for k, v in sel["cv"].items()}
+    assert scores[d["law"]] == min(scores.values())
+    assert set(sel["cv"]["momentum"]["folds"]) == {f"leave out {n}" for n in train} | {"horizon"}

@@ -26,7 +26,7 @@ def test_fit_recovers_a_known_law_exactly():
     for i, s in enumerate(sched):
         steps = np.arange(500, 8000, 50)
         runs.append(Run.from_points(f"r{i}", steps, truth.predict_lr(s.lr(), steps)))
-    law = fit(runs, sched)
+    law = fit(runs, sched, law="momentum")
     for k, v in truth.params.items():
         assert law.params[k] == pytest.approx(v, rel=1e-3), k
 
@@ -34,7 +34,7 @@ def test_fit_recovers_a_known_law_exactly():
 @pytest.mark.parametrize("size, limit", [("25m", 0.0014), ("100m", 0.0022)])
 def test_reference_protocol_through_the_library(size, limit, mpl_runs):
     proto = mpl_runs["protocol"]
-    law = fit(*load(size, proto["train"], mpl_runs))
+    law = fit(*load(size, proto["train"], mpl_runs), law="momentum")
     runs, scheds = load(size, proto["test"], mpl_runs)
     prede = [evaluate(law, r, s)["metrics"]["PredE"] for r, s in zip(runs, scheds, strict=True)]
     assert np.mean(prede) <= limit
@@ -43,25 +43,25 @@ def test_reference_protocol_through_the_library(size, limit, mpl_runs):
 
 def test_fit_is_deterministic_and_lambda_can_be_fixed(mpl_runs):
     runs, scheds = load("25m", mpl_runs["protocol"]["train"], mpl_runs)
-    a, b = fit(runs, scheds), fit(runs, scheds)
+    a, b = fit(runs, scheds, law="momentum"), fit(runs, scheds, law="momentum")
     assert a.params == b.params
-    fixed = fit(runs, scheds, lam=0.999)
+    fixed = fit(runs, scheds, lam=0.999, law="momentum")
     assert fixed.params["lam"] == 0.999 and fixed.params != a.params
-    robust = fit(runs, scheds, robust=True)
+    robust = fit(runs, scheds, robust=False, law="momentum")
     assert robust.params["alpha"] == pytest.approx(a.params["alpha"], rel=0.2)
 
 
 def test_points_beyond_the_schedule_are_dropped_with_a_note(mpl_runs):
     run = read_run(MPL / "25m" / "cosine_24000.csv")
     short = parse_schedule("cosine:peak=3e-4:min=3e-5:warmup=2160:total=20000")
-    law = fit([run], [short])
+    law = fit([run], [short], law="momentum")
     assert any("beyond the schedule" in n for n in law.notes)
     with pytest.raises(InputError, match="only 0 points"):
         fit([run], [parse_schedule("cosine:peak=3e-4:warmup=100:total=1000")], from_step=2000)
 
 
 def test_law_round_trips_through_json(tmp_path, mpl_runs):
-    law = fit(*load("25m", ["cosine_24000", "constant_24000"], mpl_runs))
+    law = fit(*load("25m", ["cosine_24000", "constant_24000"], mpl_runs), law="multipower")
     law.save(tmp_path / "law.json")
     again = Law.load(tmp_path / "law.json")
     s = parse_schedule("wsd:peak=3e-4:warmup=2160:total=24000")
@@ -69,7 +69,7 @@ def test_law_round_trips_through_json(tmp_path, mpl_runs):
 
 
 def test_compare_ranks_wsd_ahead_of_cosine_and_flags_other_peaks(mpl_runs):
-    law = fit(*load("25m", mpl_runs["protocol"]["train"], mpl_runs))
+    law = fit(*load("25m", mpl_runs["protocol"]["train"], mpl_runs), law="momentum")
     cmp = compare(law, ["cosine", "wsd", "constant", "cosine:peak=6e-4"])
     names = [p.name for p in cmp.ranked]
     assert names.index("wsd") < names.index("cosine") < names.index("constant")

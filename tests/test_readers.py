@@ -52,23 +52,24 @@ def test_inspect_and_fit_every_real_log_without_hints(name, cli, tmp_path):
     if name in SCHEDULES:  # the LR is sparse: fit without a schedule says one is needed
         r = cli("fit", REAL / name)
         assert r.code == 2 and "--schedule" in r.err and len(r.err.strip().splitlines()) == 1
-        r = cli("fit", REAL / name, "--schedule", SCHEDULES[name], "-o", law)
+        r = cli("fit", REAL / name, "--schedule", SCHEDULES[name], "-o", law, "--law", "momentum")
     else:
         assert info["chosen"]["lr_every_step"]
-        r = cli("fit", REAL / name, "-o", law)
+        r = cli("fit", REAL / name, "-o", law, "--law", "momentum")
     assert r.code == 0, r.err
     assert json.loads(law.read_text())["runs"][0]["points"] > 10
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_logged_lr_matches_its_schedule(name, cli):
-    r = cli("fit", REAL / name, "--schedule", SCHEDULES[name], "--json")
+    r = cli("fit", REAL / name, "--schedule", SCHEDULES[name], "--json", "--law", "momentum")
     notes = json.loads(r.out)["notes"]
     line = next(n for n in notes if "logged LR vs schedule" in n)
     assert "does not match" not in line, line
     if name.startswith(("nsllm", "rameyjm7")):  # these log the LR of the step before
         assert "offset -1 step" in line
-    r = cli("fit", REAL / name, "--schedule", SCHEDULES[name].replace("peak=", "peak=2"), "--json")
+    r = cli("fit", REAL / name, "--schedule", SCHEDULES[name].replace("peak=", "peak=2"), "--json",
+            "--law", "momentum")
     assert any("does not match" in n for n in json.loads(r.out)["notes"])
 
 
@@ -291,3 +292,9 @@ def test_text_patterns(tmp_path):
         read_run(custom, pattern=r"it=(\d+)")
     with pytest.raises(InputError, match="--pattern"):
         read_source(tmp_path / "megatron.out", format="text", pattern="(")
+
+
+def test_fit_with_no_options_at_all_picks_a_law(cli):
+    r = cli("fit", REAL / "tinyllama-clinical-qlora-trainer_state.json", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["options"]["selection"]["chosen"] in ("momentum", "multipower")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..errors import InputError
-from . import momentum
+from . import momentum, multipower
 
-LAWS: dict[str, ModuleType] = {momentum.name: momentum}
+LAWS: dict[str, ModuleType] = {momentum.name: momentum, multipower.name: multipower}
 
 
 def get_form(name: str) -> ModuleType:

@@ -1,0 +1,206 @@
+"""The multi-power law (Luo et al., ICLR 2025).
+
+    L(t)  = L0 + A * S1(t)^(-alpha) - B * LD(t)
+    LD(t) = sum_{k<=t} (eta_{k-1} - eta_k) * G(eta_k^(-gamma) * S_k(t)),   G(x) = 1 - (C*x + 1)^(-beta)
+    S_k(t) = sum_{tau=k..t} eta_tau
+
+S1 includes the warmup LRs (the paper's S_W). L0, A, B are linear; alpha, beta, gamma, C are
+searched (beta and gamma in (0, 1), C on a log scale).
+
+LD is a double sum over drops k and wanted steps t. It is evaluated only at the wanted steps, in
+chunks of steps that bound memory, and the k axis is compressed: steps where the LR does not change
+contribute nothing and are left out, and runs of consecutive drops are merged into blocks summed at
+their drop-weighted centre. Blocks never straddle a wanted step (so `k <= t` stays exact) and grow
+geometrically with distance from the next wanted step, so the steps whose G changes fastest, just
+before t, stay single. `ld_error_bound` bounds the error this makes; the tests check it.
+When far more steps are wanted than MAX_EVAL (a dense prediction), LD is computed at MAX_EVAL of
+them, denser just after large LR drops, and interpolated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..areas import area_lr, lr_drops
+from .base import Curve
+
+name = "multipower"
+linear = ("L0", "A", "B")
+nonlinear = ("alpha", "beta", "gamma", "C")
+
+MAX_BLOCK = 64  # the longest run of drops merged into one block
+MAX_EVAL = 1500  # beyond this many wanted steps, LD is interpolated from this many
+CHUNK = 1 << 21  # elements of the (steps x blocks) work array computed at once
+
+# The fit pulls (alpha, beta, gamma, log10 C) towards the reference code's starting point with
+# weight PRIOR_WEIGHT (objective units: 1 = the squared relative error of 1e-3 over every point).
+# Unregularised, the seven-parameter law overfits three runs; the weight was chosen by
+# cross-validation on the train runs (leave one run out + predict from the first third).
+PRIOR = np.array([0.5, 0.5, 0.5, 0.0])
+PRIOR_WEIGHT = 30.0
+BOUNDS = [(0.02, 2.0), (0.02, 0.999), (0.02, 0.999), (-4.0, 3.0)]  # alpha, beta, gamma, log10 C
+
+
+def search_space(fixed: dict):
+    grids = [np.linspace(0.1, 1.0, 10), np.array([0.2, 0.4, 0.6, 0.8]),
+             np.array([0.2, 0.4, 0.6, 0.8]), np.linspace(-2.5, 1.5, 5)]
+    return grids, BOUNDS
+
+
+def decode(z, fixed: dict) -> dict[str, float]:
+    return {"alpha": float(z[0]), "beta": float(z[1]), "gamma": float(z[2]), "C": float(10.0 ** z[3])}
+
+
+def encode(theta: dict[str, float], fixed: dict) -> np.ndarray:
+    return np.array([theta["alpha"], theta["beta"], theta["gamma"], np.log10(theta["C"])])
+
+
+@dataclass
+class Blocks:
+    """Drops merged into blocks: total drop, centre (as cumulative LR before it) and LR there.
+
+    The last four fields serve only `ld_error_bound`: each block's LR range and, at the first
+    wanted step after it, the LR area since its first and since its last drop.
+    """
+
+    drop: np.ndarray  # sum of d_k in the block
+    cs_before: np.ndarray  # sum_{tau < k_centre} eta_tau (interpolated at the centre)
+    eta: np.ndarray  # drop-weighted LR of the block
+    first: np.ndarray  # first step of the block (for masking k <= t)
+    eta_lo: np.ndarray
+    eta_hi: np.ndarray
+    s_hi: np.ndarray
+    s_lo: np.ndarray
+
+
+def make_blocks(eta: np.ndarray, d: np.ndarray, steps: np.ndarray, max_block: int = MAX_BLOCK
+                ) -> Blocks:
+    """Partition the non-zero drops at or before the last wanted step into blocks (see module doc).
+
+    max_block=1 gives every drop its own block: the exact double sum.
+    """
+    last = int(steps[-1])
+    k = np.flatnonzero(d[: last + 1])
+    cs = np.concatenate([[0.0], np.cumsum(eta)])  # cs[i] = sum_{tau < i} eta_tau
+    if k.size == 0:
+        return Blocks(*([np.zeros(0)] * 3), np.zeros(0, dtype=np.int64), *([np.zeros(0)] * 4))
+    # distance from each drop to the next wanted step at or after it
+    nxt = steps[np.searchsorted(steps, k)]
+    dist = nxt - k
+    # a new block at each change of segment (next wanted step), sign, geometric distance band,
+    # every `max_block` steps, and at every gap in the drops
+    band = np.floor(np.log2(dist + 1.0)).astype(np.int64)
+    chunk = dist // max_block
+    sign = np.sign(d[k]).astype(np.int64)
+    new = np.ones(k.size, dtype=bool)
+    new[1:] = ((nxt[1:] != nxt[:-1]) | (band[1:] != band[:-1]) | (chunk[1:] != chunk[:-1])
+               | (sign[1:] != sign[:-1]) | (k[1:] != k[:-1] + 1))
+    bid = np.cumsum(new) - 1
+    w = np.abs(d[k])
+    wsum = np.bincount(bid, weights=w)
+    centre = np.bincount(bid, weights=w * k) / np.where(wsum > 0, wsum, 1.0)
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], k.size] - 1
+    t_next = nxt[starts]
+    return Blocks(
+        drop=np.bincount(bid, weights=d[k]),
+        cs_before=np.interp(centre, np.arange(cs.size), cs),
+        eta=np.bincount(bid, weights=w * eta[k]) / np.where(wsum > 0, wsum, 1.0),
+        first=k[starts],
+        eta_lo=np.minimum.reduceat(eta[k], starts),
+        eta_hi=np.maximum.reduceat(eta[k], starts),
+        s_hi=cs[t_next + 1] - cs[k[starts]],
+        s_lo=cs[t_next + 1] - cs[k[ends]],
+    )
+
+
+def ld_error_bound(blocks: Blocks, beta: float, gamma: float, C: float) -> float:
+    """An upper bound on |LD_blocks - LD_exact| at any wanted step.
+
+    Every drop of a block has x_k = eta_k^-gamma * S_k(t) between x_lo = eta_hi^-gamma * S_lo(t)
+    and x_hi = eta_lo^-gamma * S_hi(t), and so has the block's centre; G is increasing, so the
+    block's error is at most |drop| * (G(x_hi) - G(x_lo)). After the block, S_lo and S_hi grow by
+    the same area D; the spread is taken at the largest of D = 0 and D = area * 2^j (j < 40).
+    """
+    if blocks.drop.size == 0:
+        return 0.0
+    grow = np.r_[0.0, 2.0 ** np.arange(40)][:, None] * np.maximum(blocks.s_hi - blocks.s_lo,
+                                                                  blocks.eta_hi)[None, :]
+    with np.errstate(divide="ignore", over="ignore"):
+        x_hi = C * np.where(blocks.eta_lo > 0, blocks.eta_lo, np.nan) ** -gamma * (blocks.s_hi + grow)
+        x_lo = C * np.where(blocks.eta_hi > 0, blocks.eta_hi, np.nan) ** -gamma * (blocks.s_lo + grow)
+        spread = (x_lo + 1.0) ** -beta - (x_hi + 1.0) ** -beta
+    spread = np.where(np.isnan(spread), 1.0, spread)
+    return float(np.sum(np.abs(blocks.drop) * spread.max(axis=0)))
+
+
+def ld_from_blocks(blocks: Blocks, cs_t: np.ndarray, steps: np.ndarray, beta: float, gamma: float,
+                   C: float) -> np.ndarray:
+    """LD at `steps` given the blocks; cs_t[i] = sum_{tau <= steps[i]} eta_tau."""
+    out = np.zeros(steps.size)
+    if blocks.drop.size == 0:
+        return out
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = C * np.where(blocks.eta > 0, blocks.eta, np.nan) ** -gamma
+    rows = max(1, CHUNK // blocks.drop.size)
+    for i in range(0, steps.size, rows):
+        t, c = steps[i:i + rows], cs_t[i:i + rows]
+        # only blocks that start at or before t count; blocks never straddle a wanted step
+        n_before = np.searchsorted(blocks.first, t, side="right")
+        width = int(n_before.max())
+        S = c[:, None] - blocks.cs_before[None, :width]
+        live = np.arange(width)[None, :] < n_before[:, None]
+        with np.errstate(invalid="ignore", over="ignore"):
+            G = 1.0 - (scale[None, :width] * np.maximum(S, 0.0) + 1.0) ** -beta
+        G = np.where(np.isnan(G), (S > 0).astype(float), G)  # LR 0 at the drop: full effect after
+        out[i:i + rows] = np.sum(np.where(live, G * blocks.drop[None, :width], 0.0), axis=1)
+    return out
+
+
+def eval_steps(eta: np.ndarray, steps: np.ndarray, max_eval: int = MAX_EVAL) -> np.ndarray:
+    """At most `max_eval` of `steps` at which to compute LD: even spacing plus points just after
+    the largest LR drops (where LD bends fastest), always the first and last."""
+    if steps.size <= max_eval:
+        return steps
+    picks = [steps[np.linspace(0, steps.size - 1, max_eval // 2).astype(np.int64)]]
+    d = -np.diff(eta, prepend=eta[0])
+    big = np.flatnonzero(d > 0.05 * eta.max())
+    offsets = np.unique(np.r_[0, np.round(2 ** np.arange(0, 15, 0.25))]).astype(np.int64)
+    for k in big[: max_eval // (2 * offsets.size)]:
+        picks.append(k + offsets)
+    cand = np.unique(np.concatenate(picks))
+    cand = cand[(cand >= steps[0]) & (cand <= steps[-1])]
+    return steps[np.unique(np.clip(np.searchsorted(steps, cand), 0, steps.size - 1))]
+
+
+def _plan(curve: Curve, mode: str):
+    eta = area_lr(curve.eta, curve.warmup, mode)
+    d = lr_drops(curve.eta, curve.warmup, mode)
+    ev = eval_steps(curve.eta, curve.steps)
+    blocks = make_blocks(eta, d, ev)
+    cs = np.cumsum(eta)
+    return eta, ev, blocks, cs
+
+
+def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:
+    key = (id(curve), "plan")
+    if cache is not None and key in cache:
+        eta, ev, blocks, cs = cache[key]
+    else:
+        eta, ev, blocks, cs = _plan(curve, mode)
+        if cache is not None:
+            cache[key] = (eta, ev, blocks, cs)
+    s1 = cs[curve.steps]
+    ld_key = (id(curve), theta["beta"], theta["gamma"], theta["C"])
+    ld = None if cache is None else cache.get(ld_key)
+    if ld is None:
+        ld = ld_from_blocks(blocks, cs[ev], ev, theta["beta"], theta["gamma"], theta["C"])
+        if ev.size != curve.steps.size:
+            ld = np.interp(curve.steps, ev, ld)
+        if cache is not None:
+            cache[ld_key] = ld
+    with np.errstate(divide="ignore"):
+        power = np.where(s1 > 0, s1, np.nan) ** -theta["alpha"]
+    return np.column_stack([np.ones_like(s1), power, -ld])

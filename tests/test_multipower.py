@@ -1,0 +1,126 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lrforecast.areas import area_lr, lr_drops
+from lrforecast.fitting import fit
+from lrforecast.law import Law
+from lrforecast.laws.base import Curve
+from lrforecast.laws.multipower import basis, eval_steps, ld_error_bound, ld_from_blocks, make_blocks
+from lrforecast.run import Run
+from lrforecast.schedules import parse_schedule
+
+
+def loop_ld(eta, steps, beta, gamma, C, before=0.0):
+    """LD(t) = sum_{k<=t} (eta_{k-1} - eta_k) G(eta_k^-gamma S_k(t)), one term at a time."""
+    out = []
+    for t in steps:
+        total = 0.0
+        for k in range(t + 1):
+            prev = before if k == 0 else eta[k - 1]
+            d = prev - eta[k]
+            if d == 0:
+                continue
+            s = sum(eta[k:t + 1])
+            x = C * eta[k] ** -gamma * s if eta[k] > 0 else (np.inf if s > 0 else 0.0)
+            total += d * (1 - (x + 1) ** -beta)
+        out.append(total)
+    return np.array(out)
+
+
+def blocked_ld(eta, steps, beta, gamma, C, max_block=64):
+    d = lr_drops(eta, 0, "real")
+    blocks = make_blocks(eta, d, steps, max_block)
+    return ld_from_blocks(blocks, np.cumsum(eta)[steps], steps, beta, gamma, C), blocks
+
+
+SMALL = ["cosine:peak=1e-3:min=1e-4:warmup=20:total=300", "wsd:peak=1e-3:min=0:total=300:decay=0.3",
+         "step:peak=1e-3:warmup=10:total=300:at=100/200:to=5e-4/1e-4", "linear:peak=1e-3:min=0:total=250",
+         "wsd:peak=1e-3:min=1e-4:warmup=30:total=280:decay=0.5:shape=exp"]
+
+
+@pytest.mark.parametrize("spec", SMALL)
+@pytest.mark.parametrize("params", [(0.58, 0.64, 2.07), (0.2, 0.9, 0.05), (0.9, 0.3, 30.0)])
+def test_ld_matches_the_double_loop(spec, params):
+    eta = parse_schedule(spec).lr()
+    steps = np.unique(np.r_[np.arange(5, eta.size, 17), eta.size - 1])
+    ref = loop_ld(eta, steps, *params)
+    exact, _ = blocked_ld(eta, steps, *params, max_block=1)
+    np.testing.assert_allclose(exact, ref, rtol=1e-10, atol=1e-15)
+    approx, blocks = blocked_ld(eta, steps, *params)
+    bound = ld_error_bound(blocks, *params)
+    assert np.max(np.abs(approx - ref)) <= bound + 1e-15
+    assert ld_error_bound(make_blocks(eta, lr_drops(eta, 0, "real"), steps, 1), *params) == 0.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.one_of(st.just(0.0), st.floats(1e-6, 1e-3)), min_size=3, max_size=60),
+       st.floats(0.05, 0.95),
+       st.floats(0.05, 0.95), st.floats(1e-3, 1e2))
+def test_ld_any_schedule(values, beta, gamma, C):
+    eta = np.array(values)
+    steps = np.arange(1, eta.size, 3)
+    if steps.size == 0:
+        return
+    ref = loop_ld(eta, steps, beta, gamma, C)
+    got, blocks = blocked_ld(eta, steps, beta, gamma, C, max_block=8)
+    assert np.max(np.abs(got - ref)) <= ld_error_bound(blocks, beta, gamma, C) + 1e-9 * np.abs(ref).max()
+
+
+@pytest.mark.parametrize("spec", [
+    "cosine:peak=3e-4:min=3e-5:warmup=2160:total=72000",
+    "wsd:peak=3e-4:min=3e-5:warmup=2160:total=24000:decay_start=20000:shape=exp",
+    "step:peak=3e-4:warmup=2160:total=16000:at=8000:to=3e-5"])
+def test_compression_on_reference_schedules_is_small_and_bounded(spec):
+    eta = parse_schedule(spec).lr()
+    steps = np.arange(2160, eta.size, 128)
+    d = lr_drops(eta, 2160, "real")
+    params = (0.58, 0.64, 2.07)
+    exact = ld_from_blocks(make_blocks(eta, d, steps, 1), np.cumsum(eta)[steps], steps, *params)
+    blocks = make_blocks(eta, d, steps)
+    approx = ld_from_blocks(blocks, np.cumsum(eta)[steps], steps, *params)
+    err = np.max(np.abs(approx - exact))
+    assert err <= ld_error_bound(blocks, *params)
+    assert err <= 1e-3 * np.max(np.abs(exact))  # in loss units: B (~400) * err < 2e-4
+    assert blocks.drop.size < 0.15 * np.count_nonzero(d)
+
+
+def test_dense_prediction_interpolates_ld_closely():
+    eta = parse_schedule("step:peak=3e-4:warmup=2160:total=30000:at=20000:to=3e-5").lr()
+    steps = np.arange(2160, eta.size)
+    theta = {"alpha": 0.5, "beta": 0.58, "gamma": 0.64, "C": 2.07}
+    dense = basis(Curve(eta, steps, 2160), theta, "real")[:, 2]
+    check = steps[::997]
+    direct = basis(Curve(eta, check, 2160), theta, "real")[:, 2]
+    assert eval_steps(eta, steps).size <= 1500
+    np.testing.assert_allclose(dense[::997], direct, atol=3e-4 * np.max(np.abs(direct)))
+
+
+def test_fit_recovers_a_known_multipower_law():
+    specs = ["cosine:peak=3e-4:min=3e-5:warmup=500:total=12000",
+             "step:peak=3e-4:warmup=500:total=12000:at=7000:to=6e-5",
+             "constant:peak=3e-4:warmup=500:total=12000"]
+    sched = [parse_schedule(s) for s in specs]
+    truth = Law("multipower", {"L0": 2.6, "A": 0.6, "B": 450.0, "alpha": 0.45, "beta": 0.6,
+                               "gamma": 0.65, "C": 2.0}, "real", 3e-4, 500, 11999, 12000)
+    runs = []
+    for i, s in enumerate(sched):
+        steps = np.arange(500, 12000, 64)
+        runs.append(Run.from_points(f"r{i}", steps, truth.predict_lr(s.lr(), steps, 500)))
+    law = fit(runs, sched, law="multipower", prior=0, robust=False)
+    for r in law.runs:
+        assert r["metrics"]["WorstE"] < 1e-4
+    test = parse_schedule("wsd:peak=3e-4:min=0:warmup=500:total=12000:decay=0.3")
+    steps = np.arange(600, 12000, 50)
+    np.testing.assert_allclose(law.predict_lr(test.lr(), steps, 500),
+                               truth.predict_lr(test.lr(), steps, 500), rtol=2e-4)
+
+
+def test_no_drops_means_no_annealing_term():
+    eta = parse_schedule("constant:peak=3e-4:total=5000").lr()
+    d = lr_drops(area_lr(eta, 0, "real-s1"), 0, "real-s1")
+    blocks = make_blocks(eta, d, np.arange(100, 5000, 100))
+    assert blocks.drop.size == 0
+    assert np.all(ld_from_blocks(blocks, np.cumsum(eta)[100::100], np.arange(100, 5000, 100),
+                                 0.5, 0.5, 1.0) == 0)
