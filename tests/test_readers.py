@@ -298,3 +298,13 @@ def test_fit_with_no_options_at_all_picks_a_law(cli):
     r = cli("fit", REAL / "tinyllama-clinical-qlora-trainer_state.json", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["options"]["selection"]["chosen"] in ("momentum", "multipower")
+
+
+def test_generic_jsonl_with_a_broken_line(tmp_path):
+    p = tmp_path / "metrics.jsonl"
+    p.write_text('{"iteration": 1, "train_loss": 3.0}\nnot json at all\n{"iteration": 2, "train_loss": 2.9}\n'
+                 '{"iteration": 3, "train_loss": NaN}\n{"iteration": 4, "val_loss": 2.95}\n')
+    run = read_run(p)
+    assert run.steps.tolist() == [1, 2] and run.loss.tolist() == [3.0, 2.9]
+    assert "skipped 1 lines that are not JSON objects" in run.notes
+    assert "dropped 1 non-finite losses" in run.notes

@@ -2,7 +2,10 @@
 
 LLaMA-Factory: step `current_steps`, `lr` or `learning_rate`, explicit nulls, a last summary line
 without a loss. ms-SWIFT: the step only inside `"global_step/max_steps": "10/438"`, eval lines
-(`eval_loss`) and a large nested summary object last. Lines that are not JSON objects are counted.
+(`eval_loss`) and a large nested summary object last.
+pyarrow.json reads the file when it can (fast, nulls kept apart from NaN); when it cannot (lines
+that are not JSON objects, a field whose type changes), lines are read one by one and the ones
+that are not JSON objects are counted.
 """
 
 from __future__ import annotations
@@ -10,11 +13,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.json as pajson
+
 from ..errors import InputError
-from .records import Series, columns_to_series, records_to_columns
+from .records import Series, arrow_column, columns_to_series, records_to_columns
 
 
 def read_jsonl(path: Path, step_key: str | None = None) -> tuple[Series, str, list[str]]:
+    try:
+        table = pajson.read_json(path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _read_lines(path, step_key)
+    cols = {n: c for n in table.column_names if (c := arrow_column(table.column(n))) is not None}
+    series, step_name = columns_to_series(cols, str(path), step_key)
+    return series, step_name, []
+
+
+def _read_lines(path: Path, step_key: str | None) -> tuple[Series, str, list[str]]:
     records, bad = [], 0
     with path.open("rb") as f:
         for line in f:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 import numpy as np
+import pyarrow as pa
 
 from ..errors import InputError
 from .detect import STEP_KEYS, pick
@@ -37,6 +38,26 @@ def records_to_columns(records: Iterable[dict]) -> Columns:
                 col[i], present[i] = float(m.group(1)), True
         cols[k] = (col, present)
     return cols
+
+
+def arrow_column(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(values, present) of a numeric Arrow column, or of text that holds numbers or "a/b"
+    fractions; None for a column of other text or nested values."""
+    present = col.is_valid().to_numpy(zero_copy_only=False)
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_null(col.type):
+        return col.cast(pa.float64()).to_numpy(zero_copy_only=False), present
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return None
+    try:
+        return col.cast(pa.float64()).to_numpy(zero_copy_only=False), present
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    cells = col.to_pylist()
+    matches = [_FRACTION.match(c) if c is not None else None for c in cells]
+    if not any(matches) or any(c is not None and m is None for c, m in zip(cells, matches, strict=True)):
+        return None
+    values = np.array([float(m.group(1)) if m else np.nan for m in matches])
+    return values, present
 
 
 def columns_to_series(cols: Columns, where: str, step_key: str | None = None) -> tuple[Series, str]:

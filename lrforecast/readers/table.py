@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputError
 from .detect import LOSS_KEYS, LR_KEYS, STEP_KEYS
-from .records import Series, columns_to_series
+from .records import Series, arrow_column, columns_to_series
 
 KNOWN = {k.lower() for k in STEP_KEYS + LOSS_KEYS + LR_KEYS}
 
@@ -37,17 +36,6 @@ def read_table(path: Path, fmt: str) -> pa.Table:
         raise InputError(f"{path}: cannot read it as {fmt.upper()} ({msg})") from None
 
 
-def _numeric(col: pa.ChunkedArray, name: str, where: str) -> np.ndarray | None:
-    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_null(col.type):
-        return col.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        try:
-            return col.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None  # text: not a series
-    return None
-
-
 def read_table_series(path: Path, fmt: str, step_key: str | None = None) -> tuple[Series, str, list[str]]:
     table = read_table(path, fmt)
     where = str(path)
@@ -57,14 +45,13 @@ def read_table_series(path: Path, fmt: str, step_key: str | None = None) -> tupl
     for name in table.column_names:
         if name.endswith("__MIN") or name.endswith("__MAX"):
             continue
-        col = table.column(name)
-        values = _numeric(col, name, where)
+        column = arrow_column(table.column(name))
         key = name.split(" - ", 1)[1] if " - " in name else name
-        if values is None:
+        if column is None:
             if key.lower() in KNOWN:
                 raise InputError(f"{where}: column '{name}' holds text, not numbers; check the file")
             text_cols.append(key)
         else:
-            cols[key] = (values, col.is_valid().to_numpy(zero_copy_only=False))
+            cols[key] = column
     series, step_name = columns_to_series(cols, where, step_key)
     return series, step_name, [f"column '{name}' holds text, not numbers" for name in text_cols]
