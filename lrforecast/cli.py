@@ -91,11 +91,10 @@ def _describe(runs: list[Run]) -> list[str]:
             for r in runs]
 
 
-def _load_law(path: str | None, quiet: bool) -> Law:
+def _load_law(path: str | None) -> Law:
     if path is None:
         law = default_law()
-        if not quiet:
-            _note([law.notes[-1]])
+        _note([law.notes[-1]])
         return law
     return Law.load(path)
 
@@ -188,12 +187,17 @@ def compare_cmd(
     max_gap: Annotated[float | None, typer.Option(
         "--max-gap", help="CI gate: --expect-best may trail the best by at most this loss.")] = None,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the curves.")] = True,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Also draw the curves to a .png or .svg (needs lrforecast[plot]).")] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:
     """Forecast several schedules with one law and rank them; a CI gate with --expect-best."""
     if max_gap is not None and expect_best is None:
         raise InputError("--max-gap needs --expect-best NAME (the schedule allowed to trail the best)")
-    fitted = _load_law(law, quiet=False)
+    if plot is not None:
+        _check_output(plot, [Path(law)] if law else [])
+        report.check_plot_path(plot)
+    fitted = _load_law(law)
     cmp = compare_schedules(fitted, split_specs(schedules), at=at,
                             defaults=law_defaults(fitted, peak_lr, warmup, min_lr, steps))
     expectation, passed = None, True
@@ -203,6 +207,9 @@ def compare_cmd(
         expectation = {"expect_best": expect_best, "max_gap": max_gap, "rank": rank, "gap": gap,
                        "passed": passed}
     _warn(cmp.warnings)
+    if plot is not None:
+        report.save_plot(cmp, plot)
+        err.print(f"chart written to {plot}", highlight=False)
     if json_out:
         print(json.dumps(report.comparison_json(cmp, expectation), indent=2))
     else:

@@ -100,9 +100,7 @@ def comparison_table(cmp: Comparison) -> Table:
     return t
 
 
-def chart(predictions: list[Prediction], width: int = 56, height: int = 15, color: bool = False
-          ) -> str:
-    """A terminal line chart of predicted loss against step, one colour per curve."""
+def _figure(width: int, height: int, color: bool) -> plotille.Figure:
     fig = plotille.Figure()
     fig.width, fig.height = width, height
     fig.x_label, fig.y_label = "step", "loss"
@@ -110,6 +108,13 @@ def chart(predictions: list[Prediction], width: int = 56, height: int = 15, colo
     fig.with_colors = color
     fig.y_ticks_fkt = lambda lo, hi: f"{lo:.3f}"
     fig.x_ticks_fkt = lambda lo, hi: f"{lo:.0f}"
+    return fig
+
+
+def chart(predictions: list[Prediction], width: int = 56, height: int = 15, color: bool = False
+          ) -> str:
+    """A terminal line chart of predicted loss against step, one colour per curve."""
+    fig = _figure(width, height, color)
     colours = ["red", "green", "blue", "yellow", "magenta", "cyan", "white"]
     lo = min(float(np.nanmin(p.loss)) for p in predictions)
     hi = max(float(np.nanmax(p.loss[p.steps >= 0.15 * p.steps[-1]])) for p in predictions)
@@ -169,14 +174,48 @@ def source_table(src: Source, run: Run) -> Table:
 
 
 def loss_chart(run: Run, width: int = 56, height: int = 10, color: bool = False) -> str:
-    fig = plotille.Figure()
-    fig.width, fig.height = width, height
-    fig.x_label, fig.y_label = "step", "loss"
-    fig.with_colors = color
-    fig.y_ticks_fkt = lambda lo, hi: f"{lo:.3f}"
-    fig.x_ticks_fkt = lambda lo, hi: f"{lo:.0f}"
+    """A terminal chart of an observed run's loss."""
+    fig = _figure(width, height, color)
     fig.set_x_limits(min_=int(run.steps[0]), max_=int(run.steps[-1]))
     lo, hi = np.percentile(run.loss, [0, 99])
     fig.set_y_limits(min_=float(lo), max_=float(hi) if hi > lo else float(lo) + 1)
     fig.plot(run.steps, run.loss, label=run.name)
     return fig.show()
+
+
+def check_plot_path(path: Path) -> None:
+    """Refuse early what save_plot cannot write."""
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise InputError(f"--plot {path}: write a .png or .svg file")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise InputError("--plot needs matplotlib: pip install 'lrforecast[plot]'") from None
+
+
+def save_plot(cmp: Comparison, path: Path) -> None:
+    """Predicted curves (top) and their schedules (bottom) to a PNG or SVG file."""
+    check_plot_path(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 1]})
+    for rank, p in enumerate(cmp.ranked, start=1):
+        line, = top.plot(p.steps, p.loss, label=f"{rank}. {p.name}  {p.final_loss:.4f}")
+        bottom.plot(p.steps, p.lr, color=line.get_color())
+    late = [p.loss[p.steps >= 0.15 * p.steps[-1]] for p in cmp.ranked]
+    lo, hi = min(x.min() for x in late), max(x.max() for x in late)
+    top.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+    top.set_ylabel("predicted loss")
+    top.set_title(f"{cmp.law.name} law (fitted peak LR {cmp.law.peak_lr:.3g})")
+    top.legend(fontsize="small")
+    top.grid(alpha=0.3)
+    bottom.set_ylabel("LR")
+    bottom.set_xlabel("step")
+    bottom.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -159,3 +159,13 @@ def test_fit_auto_says_which_law_won(cli, tmp_path, mpl_runs):
     scores = {k: v["mean"]["PredE"] for k, v in sel["cv"].items()}
     assert scores[d["law"]] == min(scores.values())
     assert set(sel["cv"]["momentum"]["folds"]) == {f"leave out {n}" for n in train} | {"horizon"}
+
+
+def test_compare_draws_png_and_svg(cli, tmp_path):
+    png, svg = tmp_path / "c.png", tmp_path / "c.svg"
+    assert cli("compare", "--schedules", "cosine,wsd", "--plot", png, "--no-chart").code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert cli("compare", "--schedules", "cosine,wsd", "--plot", svg, "--json").code == 0
+    assert "<svg" in svg.read_text()[:500]
+    r = cli("compare", "--schedules", "cosine,wsd", "--plot", tmp_path / "c.jpg")
+    assert r.code == 2 and ".png or .svg" in r.err
