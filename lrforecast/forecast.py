@@ -29,6 +29,7 @@ class Prediction:
     lr: np.ndarray
     loss: np.ndarray
     warnings: list[str] = field(default_factory=list)
+    refit_losses: list[float] = field(default_factory=list)  # the ranking loss under each refit
 
     @property
     def final_loss(self) -> float:
@@ -118,6 +119,20 @@ class Comparison:
     def warnings(self) -> list[str]:
         return [w for p in self.predictions for w in p.warnings]
 
+    def spread(self, p: Prediction) -> tuple[float, float] | None:
+        """The lowest and highest ranking loss of `p` over the law and its refits."""
+        if not p.refit_losses:
+            return None
+        values = [self.key(p), *p.refit_losses]
+        return min(values), max(values)
+
+    def first_in_refits(self, p: Prediction) -> tuple[int, int]:
+        """In how many of the refits `p` ranks first, out of how many."""
+        n = len(p.refit_losses)
+        wins = sum(all(p.refit_losses[i] <= q.refit_losses[i] for q in self.predictions)
+                   for i in range(n))
+        return wins, n
+
 
 def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict | None = None,
             every: int | None = None) -> Comparison:
@@ -133,11 +148,21 @@ def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict
         p = predict(law, sched, every=step_every)
         if at is not None and at not in p.steps:  # make sure the asked step is predicted
             p = _with_step(law, sched, p, at)
+        p.refit_losses = _refit_losses(law, sched, p.steps[-1] if at is None else at)
         preds.append(p)
     names = [p.name for p in preds]
     if len(set(names)) < len(names):
         raise InputError("two candidates have the same name; give each schedule once")
     return Comparison(law, preds, at)
+
+
+def _refit_losses(law: Law, sched: Schedule, step: int) -> list[float]:
+    """The predicted loss at `step` under each of the law's refits."""
+    if not law.refits:
+        return []
+    eta = resolve(sched).lr()
+    at = np.array([step])
+    return [float(law.with_params(p).predict_lr(eta, at, sched.warmup)[0]) for p in law.refits]
 
 
 def _with_step(law: Law, sched: Schedule, p: Prediction, step: int) -> Prediction:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ class Law:
     runs: list[dict] = field(default_factory=list)  # name, source, schedule, points, metrics
     metrics: dict = field(default_factory=dict)  # mean over fitted runs
     notes: list[str] = field(default_factory=list)
+    refits: list[dict] = field(default_factory=list)  # params of the law refitted on parts of the data
 
     @property
     def form(self):
@@ -45,6 +46,10 @@ class Law:
         coef = np.array([self.params[k] for k in form.linear])
         X = form.basis(Curve(eta, np.asarray(steps, dtype=np.int64), warmup), theta, self.warmup_mode)
         return X @ coef
+
+    def with_params(self, params: dict[str, float]) -> Law:
+        """The same law with other parameter values (a refit)."""
+        return replace(self, params=dict(params), refits=[])
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -71,7 +76,8 @@ class Law:
                        peak_lr=float(d["peak_lr"]), warmup=int(d["warmup"]), horizon=int(d["horizon"]),
                        total=int(d["total"]),
                        options=d.get("options", {}), fit_window=d.get("fit_window", {}),
-                       runs=d.get("runs", []), metrics=d.get("metrics", {}), notes=d.get("notes", []))
+                       runs=d.get("runs", []), metrics=d.get("metrics", {}), notes=d.get("notes", []),
+                       refits=[{k: float(r[k]) for k in params} for r in d.get("refits", [])])
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{where} is damaged or incomplete ({e}); refit it with 'lrforecast fit'"
                              ) from None

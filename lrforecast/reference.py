@@ -6,6 +6,8 @@ momentum law on all nine and forecasts with it.
 
 from __future__ import annotations
 
+import copy
+import functools
 import tomllib
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from .law import Law
 from .readers import read_run
 from .run import Run
 from .schedules import Schedule, parse_schedule
+from .selection import leave_one_out
 
 BUNDLED = Path(__file__).parent / "data" / "mpl25m"
 
@@ -35,14 +38,20 @@ def load_reference(folder: str | Path = BUNDLED) -> tuple[dict[str, tuple[Run, S
 
 
 def default_law(**fit_options) -> Law:
-    """The momentum law fitted on every bundled 25M run.
+    """The momentum law fitted on every bundled 25M run, with its leave-one-run-out refits."""
+    return copy.deepcopy(_default_law(tuple(sorted(fit_options.items()))))
 
-    The momentum law, not auto: it fits nine runs in under a second where the multi-power law takes
+
+@functools.cache
+def _default_law(options: tuple) -> Law:
+    """The momentum law, not auto: it fits nine runs in under a second where the multi-power law takes
     about ten, and fits them more closely (R2 0.998 against 0.997).
     """
     runs, _ = load_reference()
-    fit_options.setdefault("law", "momentum")
-    law = fit([r for r, _ in runs.values()], [s for _, s in runs.values()], **fit_options)
+    fit_options = {"law": "momentum", **dict(options)}
+    observed, schedules = [r for r, _ in runs.values()], [s for _, s in runs.values()]
+    law = fit(observed, schedules, **fit_options)
+    law.refits = [f.params for _, f in leave_one_out(observed, schedules, **fit_options)]
     law.notes.append(f"{law.name} law fitted on the {len(runs)} bundled 25M reference runs "
                      "(Luo et al. 2025)")
     return law

@@ -69,6 +69,9 @@ def comparison_rows(cmp: Comparison) -> list[dict]:
                "gap": cmp.key(p) - best, "steps": int(p.steps[-1]) + 1}
         if cmp.at is not None:
             row["loss_at"] = p.loss_at(cmp.at)
+        if (spread := cmp.spread(p)) is not None:
+            wins, n = cmp.first_in_refits(p)
+            row["refits"] = {"range": list(spread), "first_in": wins, "of": n}
         rows.append(row)
     return rows
 
@@ -83,19 +86,36 @@ def comparison_json(cmp: Comparison, expectation: dict | None = None) -> dict:
 
 
 def comparison_table(cmp: Comparison) -> Table:
+    rows = comparison_rows(cmp)
+    lengths = {r["steps"] for r in rows}
+    same = len(lengths) == 1
     where = "final loss" if cmp.at is None else f"loss at step {cmp.at}"
-    t = Table(title=f"Candidates ranked by predicted {where}", title_justify="left")
-    for col, just in (("rank", "right"), ("schedule", "left"), ("steps", "right"),
-                      ("final loss", "right")):
-        t.add_column(col, justify=just)
+    t = Table(title=f"Candidates ranked by predicted {where}"
+                    + (f" ({lengths.pop()} steps)" if same else ""), title_justify="left")
+    t.add_column("#", justify="right")
+    t.add_column("schedule", no_wrap=True)
+    if not same:
+        t.add_column("steps", justify="right")
+    t.add_column("final loss", justify="right")
     if cmp.at is not None:
         t.add_column(f"loss @ {cmp.at}", justify="right")
-    t.add_column("gap to best", justify="right")
-    for r in comparison_rows(cmp):
-        cells = [str(r["rank"]), r["name"], str(r["steps"]), f"{r['final_loss']:.4f}"]
+    t.add_column("gap", justify="right")
+    refits = bool(rows) and "refits" in rows[0]
+    if refits:
+        t.add_column("refit range", justify="right", no_wrap=True)
+        t.add_column("1st", justify="right")
+        n = rows[0]["refits"]["of"]
+        t.caption = (f"refits: the law fitted {n} more times, leaving out one run each time; "
+                     "how far the forecast moves, and how often it ranks first")
+    for r in rows:
+        cells = [str(r["rank"]), r["name"]] + ([] if same else [str(r["steps"])])
+        cells.append(f"{r['final_loss']:.4f}")
         if cmp.at is not None:
             cells.append(f"{r['loss_at']:.4f}")
         cells.append("best" if r["rank"] == 1 else f"+{r['gap']:.4f}")
+        if refits:
+            lo, hi = r["refits"]["range"]
+            cells += [f"{lo:.4f}-{hi:.4f}", f"{r['refits']['first_in']}/{r['refits']['of']}"]
         t.add_row(*cells)
     return t
 

@@ -7,6 +7,9 @@ Folds, on the runs at hand only:
 With a single run only the horizon fold exists (a held-out tail of the run).
 The score is the mean PredE of the two kinds (the leave-one-out folds averaged first), so new
 shapes and longer horizons weigh the same however many runs there are; the lowest score wins.
+
+The fold laws are kept as the law's `refits` (leave-one-out ones, or the horizon one for a single
+run): how much a forecast moves between them is how sure it can be.
 """
 
 from __future__ import annotations
@@ -34,21 +37,35 @@ def head(run: Run, fraction: float) -> Run:
                run.source, run.format, list(run.notes))
 
 
+def leave_one_out(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, **options
+                  ) -> list[tuple[int, Law]]:
+    """(left-out index, law fitted on the other runs), for at most MAX_LORO_FOLDS runs."""
+    from .fitting import fit
+
+    n = len(runs)
+    out = []
+    for i in np.unique(np.linspace(0, n - 1, min(n, MAX_LORO_FOLDS)).astype(int)) if n > 1 else []:
+        others = [j for j in range(n) if j != i]
+        out.append((int(i), fit([runs[j] for j in others], [schedules[j] for j in others], law=law,
+                                **options)))
+    return out
+
+
 def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, **options) -> dict:
     """Mean metrics of each fold and over folds (see module doc)."""
     from .fitting import fit
 
     folds: dict[str, dict] = {}
-    n = len(runs)
-    for i in np.unique(np.linspace(0, n - 1, min(n, MAX_LORO_FOLDS)).astype(int)) if n > 1 else []:
-        others = [j for j in range(n) if j != i]
-        fitted = fit([runs[j] for j in others], [schedules[j] for j in others], law=law, **options)
+    refits: list[dict] = []
+    for i, fitted in leave_one_out(runs, schedules, law, **options):
         folds[f"leave out {runs[i].name}"] = evaluate(fitted, runs[i], schedules[i])["metrics"]
+        refits.append(fitted.params)
     kinds = [mean_metrics(list(folds.values()))] if folds else []
     fitted = fit([head(r, HORIZON_FRACTION) for r in runs], schedules, law=law, **options)
     folds["horizon"] = mean_metrics([evaluate(fitted, r, s)["metrics"]
                                      for r, s in zip(runs, schedules, strict=True)])
-    return {"folds": folds, "mean": mean_metrics(kinds + [folds["horizon"]])}
+    return {"folds": folds, "mean": mean_metrics(kinds + [folds["horizon"]]),
+            "refits": refits or [fitted.params]}
 
 
 def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress=None, prior=None,
@@ -60,8 +77,9 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress=Non
     names = [n for n in LAWS if not (options.get("lam") is not None and n != "momentum")]
     for i, name in enumerate(names):
         try:
-            laws[name] = fit(runs, schedules, law=name, **options)
-            scores[name] = cross_validate(runs, schedules, name, **options)
+            law = fit(runs, schedules, law=name, prior=prior, **options)
+            scores[name] = cross_validate(runs, schedules, name, prior=prior, **options)
+            laws[name] = law
         except LRForecastError as e:
             failures[name] = str(e)
         if progress is not None:
@@ -70,8 +88,10 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress=Non
         raise LRForecastError("; ".join(f"{n}: {m}" for n, m in failures.items()), exit_code=3)
     ranked = sorted(scores, key=lambda n: scores[n]["mean"]["PredE"])
     best = laws[ranked[0]]
+    best.refits = scores[ranked[0]]["refits"]
     summary = {"chosen": ranked[0], "score": "cross-validated mean PredE",
-               "cv": {n: scores[n] for n in ranked}, "failed": failures}
+               "cv": {n: {k: v for k, v in scores[n].items() if k != "refits"} for n in ranked},
+               "failed": failures}
     if len(ranked) > 1:
         a, b = (scores[n]["mean"]["PredE"] for n in ranked[:2])
         best.notes.append(f"law auto: {ranked[0]} chosen, cross-validated PredE {a:.5f} vs "

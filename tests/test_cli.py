@@ -47,6 +47,10 @@ def test_compare_default_law_ranks_wsd_first_and_gates(cli):
     assert d["best"] == "wsd" and [s["name"] for s in d["schedules"]] == ["wsd", "cosine"]
     assert {"name", "spec", "final_loss", "rank"} <= set(d["schedules"][0])
     assert "bundled" in r.err
+    wsd, cosine = d["schedules"]
+    assert wsd["refits"]["of"] == 4 and wsd["refits"]["first_in"] == 4 and cosine["refits"]["first_in"] == 0
+    lo, hi = wsd["refits"]["range"]
+    assert lo <= wsd["final_loss"] <= hi < cosine["refits"]["range"][0]
     assert cli("compare", "--schedules", "cosine,wsd", "--expect-best", "constant").code == 2
     r = cli("compare", "--schedules", "cosine,wsd,constant", "--expect-best", "constant", "--json")
     assert r.code == 1 and json.loads(r.out)["expectation"]["passed"] is False
@@ -61,7 +65,7 @@ def test_compare_default_law_ranks_wsd_first_and_gates(cli):
 def test_compare_table_chart_and_at(cli):
     r = cli("compare", "--schedules", "cosine,wsd-1sqrt-20", "--at", "40000", "--steps", "48000")
     assert r.code == 0, r.err
-    assert "loss @ 40000" in r.out and "Legend" in r.out and "48000" in r.out
+    assert "loss @ 40000" in r.out and "Legend" in r.out and "(48000 steps)" in r.out
 
 
 def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
@@ -156,6 +160,7 @@ def test_fit_auto_says_which_law_won(cli, tmp_path, mpl_runs):
     sel = d["options"]["selection"]
     assert d["law"] == sel["chosen"] and set(sel["cv"]) == {"momentum", "multipower"}
     assert any(n.startswith("law auto:") for n in d["notes"])
+    assert len(d["refits"]) == 3 and set(d["refits"][0]) == set(d["params"])
     scores = {k: v["mean"]["PredE"] for k, v in sel["cv"].items()}
     assert scores[d["law"]] == min(scores.values())
     assert set(sel["cv"]["momentum"]["folds"]) == {f"leave out {n}" for n in train} | {"horizon"}

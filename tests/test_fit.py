@@ -62,8 +62,10 @@ def test_points_beyond_the_schedule_are_dropped_with_a_note(mpl_runs):
 
 def test_law_round_trips_through_json(tmp_path, mpl_runs):
     law = fit(*load("25m", ["cosine_24000", "constant_24000"], mpl_runs), law="multipower")
+    law.refits = [law.params, {**law.params, "L0": law.params["L0"] + 0.01}]
     law.save(tmp_path / "law.json")
     again = Law.load(tmp_path / "law.json")
+    assert again.refits == law.refits
     s = parse_schedule("wsd:peak=3e-4:warmup=2160:total=24000")
     np.testing.assert_array_equal(predict(law, s).loss, predict(again, s).loss)
 
