@@ -54,7 +54,7 @@ def test_ld_matches_the_double_loop(spec, params):
     assert ld_error_bound(make_blocks(eta, lr_drops(eta, 0, "real"), steps, 1), *params) == 0.0
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(st.lists(st.one_of(st.just(0.0), st.floats(1e-6, 1e-3)), min_size=3, max_size=60),
        st.floats(0.05, 0.95),
        st.floats(0.05, 0.95), st.floats(1e-3, 1e2))
@@ -65,7 +65,8 @@ def test_ld_any_schedule(values, beta, gamma, C):
         return
     ref = loop_ld(eta, steps, beta, gamma, C)
     got, blocks = blocked_ld(eta, steps, beta, gamma, C, max_block=8)
-    assert np.max(np.abs(got - ref)) <= ld_error_bound(blocks, beta, gamma, C) + 1e-9 * np.abs(ref).max()
+    rounding = 1e-7 * np.abs(ref).max() + 1e-18
+    assert np.max(np.abs(got - ref)) <= ld_error_bound(blocks, beta, gamma, C) + rounding
 
 
 @pytest.mark.parametrize("spec", [
