@@ -119,7 +119,7 @@ def fit(
     runs: Sequence[Run],
     schedules: Sequence[Schedule],
     *,
-    law: str = "momentum",
+    law: str = "auto",
     warmup_mode: str = DEFAULT_WARMUP_MODE,
     lam: float | None = None,
     from_step: int | None = None,
@@ -139,8 +139,11 @@ def fit(
         return fit_auto(runs, schedules, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
                         robust=robust, prior=prior, progress=progress)
     form = get_form(law)
-    if prior is None or not hasattr(form, "PRIOR"):
-        prior = getattr(form, "PRIOR_WEIGHT", 0.0)
+    z_prior = getattr(form, "PRIOR", None)
+    if z_prior is None:
+        prior = 0.0
+    elif prior is None:
+        prior = form.PRIOR_WEIGHT
     if warmup_mode not in WARMUP_MODES:
         raise InputError(f"warmup mode '{warmup_mode}' is unknown; use one of {', '.join(WARMUP_MODES)}")
     fixed = {}
@@ -160,11 +163,10 @@ def fit(
         X = np.vstack([form.basis(d.curve, theta, warmup_mode, cache) for d in data])
         if not np.all(np.isfinite(X)):
             return np.inf
-        penalty = prior * float(np.sum((np.asarray(z) - z_prior) ** 2)) if z_prior is not None else 0.0
+        penalty = prior * float(np.sum((np.asarray(z) - z_prior) ** 2)) if prior else 0.0
         return _solve(X, y, robust)[1] * scale + penalty
 
     grids, bounds = form.search_space(fixed)
-    z_prior = getattr(form, "PRIOR", None)
     mesh = np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1)
     values = np.empty(len(mesh))
     for i, z in enumerate(mesh):

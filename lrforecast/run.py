@@ -40,6 +40,8 @@ class Run:
         """Sort by step, resolve repeated steps, drop non-finite losses; refuse what cannot be mended."""
         notes = list(notes or [])
         where = source or name
+        if duplicates not in DUPLICATE_POLICIES:
+            raise InputError(f"--duplicates must be one of {', '.join(DUPLICATE_POLICIES)}")
         steps = np.asarray(steps, dtype=np.float64)
         loss = np.asarray(loss, dtype=np.float64)
         lr = None if lr is None else np.asarray(lr, dtype=np.float64)
@@ -69,8 +71,6 @@ class Run:
                     f"{where}: {n_rep} repeated steps (first at step {uniq[counts > 1][0]}); "
                     "pass --duplicates last|first|mean to resolve them"
                 )
-            if duplicates not in DUPLICATE_POLICIES:
-                raise InputError(f"--duplicates must be one of {', '.join(DUPLICATE_POLICIES)}")
             if duplicates == "first":
                 pick = first
             elif duplicates == "last":

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import LRForecastError
+from .errors import FitError
 from .forecast import evaluate
 from .law import Law
 from .laws import LAWS
@@ -80,12 +80,12 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress=Non
             law = fit(runs, schedules, law=name, prior=prior, **options)
             scores[name] = cross_validate(runs, schedules, name, prior=prior, **options)
             laws[name] = law
-        except LRForecastError as e:
+        except FitError as e:  # bad input is not the law's fault: it propagates as it is
             failures[name] = str(e)
         if progress is not None:
             progress(i + 1, len(names))
     if not laws:
-        raise LRForecastError("; ".join(f"{n}: {m}" for n, m in failures.items()), exit_code=3)
+        raise FitError("; ".join(f"{n}: {m}" for n, m in failures.items()))
     ranked = sorted(scores, key=lambda n: scores[n]["mean"]["PredE"])
     best = laws[ranked[0]]
     best.refits = scores[ranked[0]]["refits"]

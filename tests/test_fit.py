@@ -77,3 +77,13 @@ def test_compare_ranks_wsd_ahead_of_cosine_and_flags_other_peaks(mpl_runs):
     assert names.index("wsd") < names.index("cosine") < names.index("constant")
     assert any("differs from the fitted" in w for w in cmp.warnings)
     assert cmp.rank_of("wsd")[0] < cmp.rank_of("cosine")[0]
+
+
+def test_validity_warnings_flag_zero_lr_tails_long_horizons_and_other_warmups(mpl_runs):
+    law = fit(*load("25m", mpl_runs["protocol"]["train"], mpl_runs), law="momentum")
+    cmp = compare(law, ["step:at=20000:to=0", "cosine:total=100000", "wsd:warmup=500", "cosine"])
+    by_name = {p.name: p.warnings for p in cmp.predictions}
+    assert any("4000 steps at LR 0" in w for w in by_name["step:at=20000:to=0"])
+    assert any("far extrapolation" in w for w in by_name["cosine:total=100000"])
+    assert any("warmup 500 differs" in w for w in by_name["wsd:warmup=500"])
+    assert by_name["cosine"] == []
