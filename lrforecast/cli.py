@@ -189,13 +189,16 @@ def compare_cmd(
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the curves.")] = True,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Also draw the curves to a .png or .svg (needs lrforecast[plot]).")] = None,
+    markdown: Annotated[Path | None, typer.Option(
+        "--markdown", help="Also write a markdown report; $GITHUB_STEP_SUMMARY is appended to.")] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:
     """Forecast several schedules with one law and rank them; a CI gate with --expect-best."""
     if max_gap is not None and expect_best is None:
         raise InputError("--max-gap needs --expect-best NAME (the schedule allowed to trail the best)")
+    for path in (plot, markdown):
+        _check_output(path, [Path(law)] if law else [])
     if plot is not None:
-        _check_output(plot, [Path(law)] if law else [])
         report.check_plot_path(plot)
     fitted = _load_law(law)
     cmp = compare_schedules(fitted, split_specs(schedules), at=at,
@@ -210,6 +213,11 @@ def compare_cmd(
     if plot is not None:
         report.save_plot(cmp, plot)
         err.print(f"chart written to {plot}", highlight=False)
+    if markdown is not None:
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        append = summary is not None and markdown.resolve() == Path(summary).resolve()
+        with markdown.open("a" if append else "w") as f:
+            f.write(report.comparison_markdown(cmp, expectation))
     if json_out:
         print(json.dumps(report.comparison_json(cmp, expectation), indent=2))
     else:

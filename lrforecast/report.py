@@ -85,6 +85,39 @@ def comparison_json(cmp: Comparison, expectation: dict | None = None) -> dict:
     return out
 
 
+def comparison_markdown(cmp: Comparison, expectation: dict | None = None) -> str:
+    """A report for a pull request or a CI step summary ($GITHUB_STEP_SUMMARY)."""
+    if expectation is None:
+        head = "### lrforecast compare"
+    else:
+        verdict = "passed" if expectation["passed"] else "FAILED"
+        head = (f"### lrforecast compare: {verdict} (expected '{expectation['expect_best']}' "
+                + ("first" if expectation["max_gap"] is None
+                   else f"within {expectation['max_gap']:g} of the best") + ")")
+    law = cmp.law
+    params = ", ".join(f"{k} {_g(v, 4)}" for k, v in law.params.items())
+    lines = [head, "", f"{law.name} law ({params}); peak LR {law.peak_lr:g}, warmup {law.warmup}, "
+             f"fitted on {len(law.runs)} run(s) up to step {law.horizon}.", ""]
+    rows = comparison_rows(cmp)
+    refits = bool(rows) and "refits" in rows[0]
+    key = "final loss" if cmp.at is None else f"loss at {cmp.at}"
+    lines.append(f"| rank | schedule | steps | {key} | gap |"
+                 + (" refit range | first in |" if refits else ""))
+    lines.append("|---:|---|---:|---:|---:|" + ("---:|---:|" if refits else ""))
+    for r in rows:
+        value = r["final_loss"] if cmp.at is None else r["loss_at"]
+        name = f"`{r['spec']}`" if r["name"] == r["spec"] else f"{r['name']} (`{r['spec']}`)"
+        cells = [str(r["rank"]), name, str(r["steps"]), f"{value:.4f}",
+                 "best" if r["rank"] == 1 else f"+{r['gap']:.4f}"]
+        if refits:
+            lo, hi = r["refits"]["range"]
+            cells += [f"{lo:.4f}-{hi:.4f}", f"{r['refits']['first_in']}/{r['refits']['of']}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    for w in cmp.warnings:
+        lines.append(f"\n> warning: {w}")
+    return "\n".join(lines) + "\n"
+
+
 def comparison_table(cmp: Comparison) -> Table:
     rows = comparison_rows(cmp)
     lengths = {r["steps"] for r in rows}

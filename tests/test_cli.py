@@ -174,3 +174,18 @@ def test_compare_draws_png_and_svg(cli, tmp_path):
     assert "<svg" in svg.read_text()[:500]
     r = cli("compare", "--schedules", "cosine,wsd", "--plot", tmp_path / "c.jpg")
     assert r.code == 2 and ".png or .svg" in r.err
+
+
+def test_compare_markdown_report_for_ci(cli, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    r = cli("compare", "--schedules", "cosine,wsd", "--expect-best", "cosine", "--markdown", summary,
+            "--no-chart")
+    assert r.code == 1
+    text = summary.read_text()
+    assert text.startswith("earlier step\n### lrforecast compare: FAILED (expected 'cosine' first)")
+    assert "| 1 | wsd (`wsd:" in text and "| 2 | cosine (`cosine:" in text
+    other = tmp_path / "report.md"
+    assert cli("compare", "--schedules", "cosine,wsd", "--markdown", other, "--json").code == 0
+    assert other.read_text().startswith("### lrforecast compare\n")
