@@ -308,3 +308,18 @@ def test_generic_jsonl_with_a_broken_line(tmp_path):
     assert run.steps.tolist() == [1, 2] and run.loss.tolist() == [3.0, 2.9]
     assert "skipped 1 lines that are not JSON objects" in run.notes
     assert "dropped 1 non-finite losses" in run.notes
+
+
+def test_parquet_and_tsv_tables(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    steps = np.arange(0, 1000, 10)
+    table = pa.table({"trainer/global_step": steps, "train/loss": 3 - steps / 1e3,
+                      "train/learning_rate": np.full(steps.size, 2e-4)})
+    pq.write_table(table, tmp_path / "history.parquet")
+    run = read_run(tmp_path / "history.parquet")
+    assert run.format == "parquet" and run.steps.tolist() == steps.tolist() and run.lr[0] == 2e-4
+    tsv = tmp_path / "log.tsv"
+    tsv.write_text("step\tloss\n1\t3.0\n2\t2.9\n")
+    assert read_run(tsv).loss.tolist() == [3.0, 2.9]
