@@ -218,7 +218,7 @@ def _parse_keys(name: str, params: dict, rest: str, spec: str, label: str,
                 f"schedule '{spec}': unknown key '{key}' for {name}; known: {', '.join(sorted(KEYS[name]))}"
             )
         params[key] = _value(key, text.strip(), spec)
-    for key, val in (defaults or {}).items():
+    for key, val in (defaults or {}).items() if name not in ("file", "log") else ():
         if val is not None and key in KEYS[name] and key not in params:
             if key == "min" and "min_ratio" in params:
                 continue

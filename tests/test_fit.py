@@ -87,3 +87,14 @@ def test_validity_warnings_flag_zero_lr_tails_long_horizons_and_other_warmups(mp
     assert any("far extrapolation" in w for w in by_name["cosine:total=100000"])
     assert any("warmup 500 differs" in w for w in by_name["wsd:warmup=500"])
     assert by_name["cosine"] == []
+
+
+def test_file_schedule_keeps_its_own_length(tmp_path, mpl_runs):
+    law = fit(*load("25m", mpl_runs["protocol"]["train"], mpl_runs), law="momentum")
+    f = tmp_path / "lr.txt"
+    eta = parse_schedule("wsd:peak=3e-4:warmup=2160:total=30000:decay=0.2:shape=linear:min=0").lr()
+    f.write_text("\n".join(f"{x:.10g}" for x in eta))
+    cmp = compare(law, [f"file:{f}", "wsd:total=30000:shape=linear:min=0"])
+    a, b = cmp.predictions
+    assert a.steps[-1] == b.steps[-1] == 29999
+    assert a.final_loss == pytest.approx(b.final_loss, abs=1e-6)
