@@ -73,9 +73,6 @@ class Schedule:
             return int(np.argmax(self.values >= 0.999 * self.values.max()))
         return int(self.params.get("warmup", 0))
 
-    def with_total(self, total: int) -> Schedule:
-        return Schedule(self.name, {**self.params, "total": int(total)}, self.label, self.values)
-
     def lr(self, total: int | None = None) -> np.ndarray:
         """Per-step LR for steps 0 .. total-1 (total defaults to the schedule's own)."""
         total = self.total if total is None else int(total)

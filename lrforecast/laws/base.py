@@ -22,7 +22,11 @@ class Curve:
 
 
 class LawForm(Protocol):
-    """The interface of one law. Search coordinates `z` are what the optimiser moves."""
+    """The interface of one law. Search coordinates `z` are what the optimiser moves.
+
+    Optional: PRIOR (a point in search coordinates) and PRIOR_WEIGHT; the fit then adds
+    PRIOR_WEIGHT * |z - PRIOR|^2 to its objective.
+    """
 
     name: str
     linear: tuple[str, ...]  # coefficient names in basis-column order
@@ -33,9 +37,6 @@ class LawForm(Protocol):
 
     def decode(self, z: np.ndarray, fixed: dict) -> dict[str, float]:
         """Search coordinates -> named nonlinear parameters."""
-
-    def encode(self, theta: dict[str, float], fixed: dict) -> np.ndarray:
-        """Named nonlinear parameters -> search coordinates."""
 
     def basis(self, curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None
               ) -> np.ndarray:

@@ -36,13 +36,6 @@ def decode(z, fixed: dict) -> dict[str, float]:
     return {"alpha": float(z[0]), "lam": float(lam)}
 
 
-def encode(theta: dict[str, float], fixed: dict) -> np.ndarray:
-    z = [theta["alpha"]]
-    if "lam" not in fixed:
-        z.append(-np.log10(1.0 - theta["lam"]))
-    return np.array(z)
-
-
 def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:
     key = (id(curve), "s", theta["lam"])
     if cache is not None and key in cache:

@@ -53,10 +53,6 @@ def decode(z, fixed: dict) -> dict[str, float]:
     return {"alpha": float(z[0]), "beta": float(z[1]), "gamma": float(z[2]), "C": float(10.0 ** z[3])}
 
 
-def encode(theta: dict[str, float], fixed: dict) -> np.ndarray:
-    return np.array([theta["alpha"], theta["beta"], theta["gamma"], np.log10(theta["C"])])
-
-
 @dataclass
 class Blocks:
     """Drops merged into blocks: total drop, centre (as cumulative LR before it) and LR there.

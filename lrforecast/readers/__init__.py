@@ -78,9 +78,10 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     where = str(source)
     if fmt == "tensorboard":
         runs, notes = read_tensorboard(path, verify)
-        named = {(path.name if r == "." else r): s for r, s in runs.items()}
         if path.is_file():
             named = {path.name: next(iter(runs.values()))}
+        else:
+            named = {(path.name if r == "." else r): s for r, s in runs.items()}
         return Source(where, fmt, named, "step", notes)
     name = path.stem if fmt in ("csv", "tsv", "parquet") else path.name
     if fmt == "trainer_state":

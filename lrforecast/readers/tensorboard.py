@@ -270,7 +270,7 @@ def read_tensorboard(path: Path, verify: bool = False) -> tuple[dict[str, dict],
     """
     notes: list[str] = []
     if path.is_file():
-        groups = {path.parent.name or ".": [path]}
+        groups = {".": [path]}
     else:
         groups = {}
         for folder in [path, *sorted(p for p in path.rglob("*") if p.is_dir())]:
