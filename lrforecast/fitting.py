@@ -115,11 +115,24 @@ def _solve(X: np.ndarray, y: np.ndarray, robust: bool) -> tuple[np.ndarray, floa
     return coef, obj
 
 
-def fit(
+def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto", **options) -> Law:
+    """Fit a law jointly on `runs`, each with its (resolved) schedule.
+
+    law="auto" fits every law and keeps the one with the smallest cross-validated error
+    (selection.py); any other name fits that law (fit_law, which lists the options).
+    """
+    if law == "auto":
+        from .selection import fit_auto  # selection builds on fit_law: imported here, not above
+
+        return fit_auto(runs, schedules, **options)
+    return fit_law(runs, schedules, law=law, **options)
+
+
+def fit_law(
     runs: Sequence[Run],
     schedules: Sequence[Schedule],
     *,
-    law: str = "auto",
+    law: str,
     warmup_mode: str = DEFAULT_WARMUP_MODE,
     lam: float | None = None,
     from_step: int | None = None,
@@ -127,17 +140,8 @@ def fit(
     prior: float | None = None,
     progress: Progress | None = None,
 ) -> Law:
-    """Fit one law jointly on `runs`, each with its (resolved) schedule.
-
-    law="auto" fits every law and keeps the one with the smallest cross-validated error
-    (see selection.py). `prior` weighs a pull of the nonlinear parameters towards the law's
-    PRIOR (default: the law's PRIOR_WEIGHT; 0 turns it off).
-    """
-    if law == "auto":
-        from .selection import fit_auto
-
-        return fit_auto(runs, schedules, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
-                        robust=robust, prior=prior, progress=progress)
+    """Fit one named law. `prior` weighs a pull of the nonlinear parameters towards the law's
+    PRIOR (default: the law's PRIOR_WEIGHT; 0 turns it off)."""
     form = get_form(law)
     z_prior = getattr(form, "PRIOR", None)
     if z_prior is None:

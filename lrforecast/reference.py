@@ -11,7 +11,7 @@ import functools
 import tomllib
 from pathlib import Path
 
-from .fitting import fit
+from .fitting import fit_law
 from .law import Law
 from .readers import read_run
 from .run import Run
@@ -50,7 +50,7 @@ def _default_law(options: tuple) -> Law:
     runs, _ = load_reference()
     fit_options = {"law": "momentum", **dict(options)}
     observed, schedules = [r for r, _ in runs.values()], [s for _, s in runs.values()]
-    law = fit(observed, schedules, **fit_options)
+    law = fit_law(observed, schedules, **fit_options)
     law.refits = [f.params for _, f in leave_one_out(observed, schedules, **fit_options)]
     law.notes.append(f"{law.name} law fitted on the {len(runs)} bundled 25M reference runs "
                      "(Luo et al. 2025)")

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import FitError
+from .fitting import Progress, fit_law
 from .forecast import evaluate
 from .law import Law
 from .laws import LAWS
@@ -37,53 +38,66 @@ def head(run: Run, fraction: float) -> Run:
                run.source, run.format, list(run.notes))
 
 
-def leave_one_out(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, **options
-                  ) -> list[tuple[int, Law]]:
-    """(left-out index, law fitted on the other runs), for at most MAX_LORO_FOLDS runs."""
-    from .fitting import fit
+def left_out(n_runs: int) -> list[int]:
+    """Which runs the leave-one-out folds leave out: all, or MAX_LORO_FOLDS spread evenly."""
+    if n_runs < 2:
+        return []
+    return [int(i) for i in np.unique(np.linspace(0, n_runs - 1, min(n_runs, MAX_LORO_FOLDS)).astype(int))]
 
-    n = len(runs)
+
+def leave_one_out(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, on_fit=None,
+                  **options) -> list[tuple[int, Law]]:
+    """(left-out index, law fitted on the other runs) for each run in left_out."""
     out = []
-    for i in np.unique(np.linspace(0, n - 1, min(n, MAX_LORO_FOLDS)).astype(int)) if n > 1 else []:
-        others = [j for j in range(n) if j != i]
-        out.append((int(i), fit([runs[j] for j in others], [schedules[j] for j in others], law=law,
-                                **options)))
+    for i in left_out(len(runs)):
+        others = [j for j in range(len(runs)) if j != i]
+        out.append((i, fit_law([runs[j] for j in others], [schedules[j] for j in others], law=law,
+                               **options)))
+        if on_fit is not None:
+            on_fit()
     return out
 
 
-def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, **options) -> dict:
+def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, on_fit=None,
+                   **options) -> dict:
     """Mean metrics of each fold and over folds (see module doc)."""
-    from .fitting import fit
-
     folds: dict[str, dict] = {}
     refits: list[dict] = []
-    for i, fitted in leave_one_out(runs, schedules, law, **options):
+    for i, fitted in leave_one_out(runs, schedules, law, on_fit, **options):
         folds[f"leave out {runs[i].name}"] = evaluate(fitted, runs[i], schedules[i])["metrics"]
         refits.append(fitted.params)
     kinds = [mean_metrics(list(folds.values()))] if folds else []
-    fitted = fit([head(r, HORIZON_FRACTION) for r in runs], schedules, law=law, **options)
+    fitted = fit_law([head(r, HORIZON_FRACTION) for r in runs], schedules, law=law, **options)
+    if on_fit is not None:
+        on_fit()
     folds["horizon"] = mean_metrics([evaluate(fitted, r, s)["metrics"]
                                      for r, s in zip(runs, schedules, strict=True)])
     return {"folds": folds, "mean": mean_metrics(kinds + [folds["horizon"]]),
             "refits": refits or [fitted.params]}
 
 
-def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress=None, prior=None,
+def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Progress | None = None,
              **options) -> Law:
     """Fit every law; keep the one with the lowest cross-validated PredE, and say by how much."""
-    from .fitting import fit
-
     scores, laws, failures = {}, {}, {}
     names = [n for n in LAWS if not (options.get("lam") is not None and n != "momentum")]
-    for i, name in enumerate(names):
+    total = len(names) * (len(left_out(len(runs))) + 2)  # fits: the law, its folds, the horizon
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    for name in names:
         try:
-            law = fit(runs, schedules, law=name, prior=prior, **options)
-            scores[name] = cross_validate(runs, schedules, name, prior=prior, **options)
+            law = fit_law(runs, schedules, law=name, **options)
+            tick()
+            scores[name] = cross_validate(runs, schedules, name, tick, **options)
             laws[name] = law
         except FitError as e:  # bad input is not the law's fault: it propagates as it is
             failures[name] = str(e)
-        if progress is not None:
-            progress(i + 1, len(names))
     if not laws:
         raise FitError("; ".join(f"{n}: {m}" for n, m in failures.items()))
     ranked = sorted(scores, key=lambda n: scores[n]["mean"]["PredE"])
