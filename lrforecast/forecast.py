@@ -140,8 +140,8 @@ def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict
     defaults = law_defaults(law) if defaults is None else defaults
     preds = []
     for spec in specs:
-        sched = parse_schedule(spec, defaults)
-        total = resolve(sched).lr().size
+        sched = resolve(parse_schedule(spec, defaults))  # once: a file: schedule is read here only
+        total = sched.lr().size
         if at is not None and not max(sched.warmup, 1) <= at < total:
             raise InputError(f"--at {at} lies outside '{spec}' (steps {max(sched.warmup, 1)} to {total - 1})")
         step_every = every or max(1, total // 400)
@@ -160,13 +160,13 @@ def _refit_losses(law: Law, sched: Schedule, step: int) -> list[float]:
     """The predicted loss at `step` under each of the law's refits."""
     if not law.refits:
         return []
-    eta = resolve(sched).lr()
+    eta = sched.lr()
     at = np.array([step])
     return [float(law.with_params(p).predict_lr(eta, at, sched.warmup)[0]) for p in law.refits]
 
 
 def _with_step(law: Law, sched: Schedule, p: Prediction, step: int) -> Prediction:
-    eta = resolve(sched).lr()
+    eta = sched.lr()
     steps = np.union1d(p.steps, [step])
     return Prediction(p.name, p.spec, steps, eta[steps], law.predict_lr(eta, steps, sched.warmup),
                       p.warnings)

@@ -259,7 +259,12 @@ def _check(name: str, p: dict, spec: str) -> None:
 
 
 def resolve(schedule: Schedule, run=None) -> Schedule:
-    """Turn `file:` and `log` into per-step values (reading the file or the run's logged LR)."""
+    """Turn `file:` and `log` into per-step values (reading the file or the run's logged LR).
+
+    A schedule that already holds its values is returned as it is.
+    """
+    if schedule.values is not None:
+        return schedule
     if schedule.name == "log":
         eta = None if run is None else run.logged_lr_every_step()
         if eta is None:
