@@ -85,6 +85,16 @@ def comparison_json(cmp: Comparison, expectation: dict | None = None) -> dict:
     return out
 
 
+def _gap_cell(row: dict) -> str:
+    return "best" if row["rank"] == 1 else f"+{row['gap']:.4f}"
+
+
+def _refit_cells(row: dict) -> list[str]:
+    """The refit range and how often the candidate ranks first, as table cells."""
+    lo, hi = row["refits"]["range"]
+    return [f"{lo:.4f}-{hi:.4f}", f"{row['refits']['first_in']}/{row['refits']['of']}"]
+
+
 def comparison_markdown(cmp: Comparison, expectation: dict | None = None) -> str:
     """A report for a pull request or a CI step summary ($GITHUB_STEP_SUMMARY)."""
     if expectation is None:
@@ -107,11 +117,9 @@ def comparison_markdown(cmp: Comparison, expectation: dict | None = None) -> str
     for r in rows:
         value = r["final_loss"] if cmp.at is None else r["loss_at"]
         name = f"`{r['spec']}`" if r["name"] == r["spec"] else f"{r['name']} (`{r['spec']}`)"
-        cells = [str(r["rank"]), name, str(r["steps"]), f"{value:.4f}",
-                 "best" if r["rank"] == 1 else f"+{r['gap']:.4f}"]
+        cells = [str(r["rank"]), name, str(r["steps"]), f"{value:.4f}", _gap_cell(r)]
         if refits:
-            lo, hi = r["refits"]["range"]
-            cells += [f"{lo:.4f}-{hi:.4f}", f"{r['refits']['first_in']}/{r['refits']['of']}"]
+            cells += _refit_cells(r)
         lines.append("| " + " | ".join(cells) + " |")
     for w in cmp.warnings:
         lines.append(f"\n> warning: {w}")
@@ -145,10 +153,9 @@ def comparison_table(cmp: Comparison) -> Table:
         cells.append(f"{r['final_loss']:.4f}")
         if cmp.at is not None:
             cells.append(f"{r['loss_at']:.4f}")
-        cells.append("best" if r["rank"] == 1 else f"+{r['gap']:.4f}")
+        cells.append(_gap_cell(r))
         if refits:
-            lo, hi = r["refits"]["range"]
-            cells += [f"{lo:.4f}-{hi:.4f}", f"{r['refits']['first_in']}/{r['refits']['of']}"]
+            cells += _refit_cells(r)
         t.add_row(*cells)
     return t
 
