@@ -27,7 +27,7 @@ from .laws import LAWS
 from .readers import read_run, read_source, to_run
 from .reference import default_law
 from .run import Run
-from .schedules import BUILTIN, load_presets, parse_schedule, resolve, split_specs
+from .schedules import BUILTIN, load_presets, parse_schedule, split_specs
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast a training run's loss curve under any learning-rate schedule.")
@@ -137,10 +137,9 @@ def fit_cmd(
     defaults = {"peak": peak_lr, "warmup": warmup, "min": min_lr, "total": steps}
     parsed = [parse_schedule(s, defaults) for s in specs]
     observed = _read(runs, fmt, step_key, loss_key, lr_key, duplicates, run, pattern)
-    scheds = [resolve(s, r) for s, r in zip(parsed, observed, strict=True)]
     bar = _Progress("fitting")
     try:
-        result = fit(observed, scheds, law=law, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
+        result = fit(observed, parsed, law=law, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
                      robust=robust, prior=prior, progress=bar)
     finally:
         bar.close()

@@ -20,9 +20,9 @@ from .errors import FitError, InputError
 from .law import Law
 from .laws import get_form
 from .laws.base import Curve
-from .metrics import curve_metrics, mean_metrics
+from .metrics import curve_metrics, mean_metrics, noise_level
 from .run import Run
-from .schedules import Schedule, lr_alignment
+from .schedules import Schedule, lr_alignment, resolve
 
 DEFAULT_WARMUP_MODE = "real"
 HUBER_DELTA = 1e-3
@@ -30,6 +30,8 @@ EARLY_FRACTION = 0.05  # the default window also skips the first 5% of the longe
 N_REFINE = 3
 MAX_POINTS = 500  # points per run the fit uses at most
 LR_MISMATCH = 0.02  # a logged LR further than 2% of peak from the schedule is worth a warning
+LOW_R2 = 0.9  # below this, say whether the run's noise or the law is to blame
+AT_NOISE = 1.25  # an RMSE within this factor of the log's own scatter is noise-limited
 
 Progress = Callable[[int, int], None]
 
@@ -51,11 +53,16 @@ def default_from_step(runs: Sequence[Run], schedules: Sequence[Schedule]) -> int
     return max(warmup, int(round(EARLY_FRACTION * last)))
 
 
-def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int | None = None
-            ) -> tuple[list[FitData], list[str], int]:
-    """Evaluate each schedule per step and keep the points inside the fit window."""
+def resolved(runs: Sequence[Run], schedules: Sequence[Schedule]) -> list[Schedule]:
+    """One schedule per run, `log` and `file:` ones turned into per-step values."""
     if len(runs) != len(schedules):
         raise InputError(f"{len(runs)} runs but {len(schedules)} schedules; give one --schedule per run")
+    return [resolve(s, r) for s, r in zip(schedules, runs, strict=True)]
+
+
+def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int | None = None
+            ) -> tuple[list[FitData], list[str], int]:
+    """Evaluate each (resolved) schedule per step and keep the points inside the fit window."""
     notes: list[str] = []
     start = default_from_step(runs, schedules) if from_step is None else int(from_step)
     data = []
@@ -116,11 +123,12 @@ def _solve(X: np.ndarray, y: np.ndarray, robust: bool) -> tuple[np.ndarray, floa
 
 
 def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto", **options) -> Law:
-    """Fit a law jointly on `runs`, each with its (resolved) schedule.
+    """Fit a law jointly on `runs`, each with its schedule (`log` means the run's logged LR).
 
     law="auto" fits every law and keeps the one with the smallest cross-validated error
     (selection.py); any other name fits that law (fit_law, which lists the options).
     """
+    schedules = resolved(runs, schedules)
     if law == "auto":
         from .selection import fit_auto  # selection builds on fit_law: imported here, not above
 
@@ -143,6 +151,7 @@ def fit_law(
     """Fit one named law. `prior` weighs a pull of the nonlinear parameters towards the law's
     PRIOR (default: the law's PRIOR_WEIGHT; 0 turns it off)."""
     form = get_form(law)
+    schedules = resolved(runs, schedules)
     z_prior = getattr(form, "PRIOR", None)
     if z_prior is None:
         prior = 0.0
@@ -204,7 +213,8 @@ def fit_law(
     for d, X in zip(data, X_all, strict=True):
         m = curve_metrics(d.y, X @ coef)
         run_info.append({"name": d.run.name, "source": d.run.source, "schedule": d.schedule.spec,
-                         "points": int(d.y.size), "metrics": m})
+                         "points": int(d.y.size), "metrics": m, "noise": noise_level(d.y)})
+        notes += _fit_quality_notes(run_info[-1])
     peaks = [s.peak for s in schedules]
     if max(peaks) > 1.01 * min(peaks):
         notes.append("the runs have different peak LRs; the law assumes one peak LR")
@@ -218,6 +228,19 @@ def fit_law(
         fit_window={"from_step": start, "to_step": max(int(d.curve.steps[-1]) for d in data)},
         runs=run_info, metrics=mean_metrics([r["metrics"] for r in run_info]), notes=notes,
     )
+
+
+def _fit_quality_notes(info: dict) -> list[str]:
+    """When the law explains little of a run, say whether that is the log's noise or the law."""
+    r2, rmse, noise = info["metrics"]["R2"], info["metrics"]["RMSE"], info["noise"]
+    if not r2 < LOW_R2 or not np.isfinite(noise):
+        return []
+    if rmse <= AT_NOISE * noise:
+        return [f"{info['name']}: R2 {r2:.2f}, but the residuals (RMSE {rmse:.4f}) are the log's own "
+                f"point-to-point scatter ({noise:.4f}): the fit follows the trend, and single logged "
+                "losses will scatter around the forecast by about that much"]
+    return [f"{info['name']}: R2 {r2:.2f} and residuals {rmse / noise:.1f}x the log's point-to-point "
+            f"scatter: the law does not describe this run well; treat forecasts from it as rough"]
 
 
 def _search_names(form, fixed: dict) -> list[str]:

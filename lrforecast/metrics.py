@@ -25,3 +25,12 @@ def curve_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 def mean_metrics(per_run: list[dict[str, float]]) -> dict[str, float]:
     """The unweighted mean of each metric over runs, as the reference protocol reports it."""
     return {k: float(np.mean([m[k] for m in per_run])) for k in METRICS}
+
+
+def noise_level(y: np.ndarray) -> float:
+    """The scatter of single logged points around their trend: a robust standard deviation of the
+    step-to-step differences, over sqrt(2). A fit cannot get its RMSE much below this."""
+    d = np.diff(np.asarray(y, float))
+    if d.size < 2:
+        return float("nan")
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))

@@ -98,3 +98,25 @@ def test_file_schedule_keeps_its_own_length(tmp_path, mpl_runs):
     a, b = cmp.predictions
     assert a.steps[-1] == b.steps[-1] == 29999
     assert a.final_loss == pytest.approx(b.final_loss, abs=1e-6)
+
+
+def test_a_noisy_log_is_fitted_from_its_logged_lr_and_its_low_r2_blamed_on_the_noise():
+    from .conftest import REAL
+    run = read_run(REAL / "tinyllama-poem-lora-events.out.tfevents.1698362541.defea657d2b6.26.0")
+    law = fit([run], [parse_schedule("log")], law="momentum")  # 'log' is resolved by fit itself
+    info = law.runs[0]
+    assert info["metrics"]["R2"] < 0.5
+    assert info["metrics"]["RMSE"] == pytest.approx(info["noise"], rel=0.25)
+    assert any("point-to-point scatter" in n and "follows the trend" in n for n in law.notes)
+
+
+def test_a_curve_the_law_cannot_follow_is_called_so_and_a_good_fit_gets_no_such_note(mpl_runs):
+    from lrforecast.run import Run
+    good = fit(*load("25m", ["cosine_24000"], mpl_runs), law="momentum")
+    assert not any("scatter" in n for n in good.notes)
+    sched = parse_schedule("constant:peak=3e-4:warmup=100:total=6000")
+    steps = np.arange(100, 6000, 10)
+    wavy = 3.0 + 0.2 * np.sin(steps / 300.0) + 1e-3 * np.cos(steps * 1.7)  # up and down at constant LR
+    bad = fit([Run.from_points("wavy", steps, wavy)], [sched], law="momentum")
+    assert bad.runs[0]["metrics"]["RMSE"] > 10 * bad.runs[0]["noise"]
+    assert any("does not describe this run well" in n for n in bad.notes)
