@@ -238,10 +238,11 @@ def evaluate_cmd(
     run: Annotated[Path, typer.Argument(help="An observed run to backtest on.")],
     schedule: Annotated[str | None, typer.Option("--schedule", "-s", help="The run's schedule.")] = None,
     json_out: JsonOpt = False,
+    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the backtest.")] = True,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
     duplicates: DupOpt = "last", which: RunOpt = None, pattern: PatternOpt = None,
 ) -> None:
-    """Backtest a law on an observed run: R2, MAE, RMSE, PredE, WorstE."""
+    """Backtest a law on an observed run: R2, MAE, RMSE, PredE, WorstE, and a chart."""
     fitted = Law.load(law)
     sched = parse_schedule(schedule or "log", law_defaults(fitted) | {"total": None})
     observed = _read([run], fmt, step_key, loss_key, lr_key, duplicates, which, pattern)[0]
@@ -252,6 +253,8 @@ def evaluate_cmd(
     _note(_describe([observed]))
     _warn(result["warnings"])
     out.print(report.metrics_table([result], f"{fitted.name} law on {observed.name}"))
+    if chart:
+        print(report.backtest_chart(result, color=out.is_terminal))
 
 
 @app.command("inspect")

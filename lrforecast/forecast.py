@@ -185,4 +185,5 @@ def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = Non
     return {"run": run.name, "source": run.source, "schedule": schedule.spec,
             "points": int(keep.sum()), "dropped_beyond_schedule": int((run.steps >= eta.size).sum()),
             "metrics": curve_metrics(run.loss[keep], pred),
-            "warnings": validity_warnings(law, schedule, eta)}
+            "warnings": validity_warnings(law, schedule, eta),
+            "curve": {"step": run.steps[keep], "observed": run.loss[keep], "predicted": pred}}

@@ -57,8 +57,9 @@ def metrics_table(rows: list[dict], title: str) -> Table:
 
 
 def evaluation_json(law: Law, result: dict) -> dict:
+    """The backtest without its per-point curve (write that with `predict`)."""
     return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "law": law_summary(law),
-            **result}
+            **{k: v for k, v in result.items() if k != "curve"}}
 
 
 def comparison_rows(cmp: Comparison) -> list[dict]:
@@ -241,6 +242,22 @@ def loss_chart(run: Run, width: int = 56, height: int = 10, color: bool = False)
     fig.set_y_limits(min_=float(lo), max_=float(hi) if hi > lo else float(lo) + 1)
     fig.plot(run.steps, run.loss, label=run.name)
     return fig.show()
+
+
+def backtest_chart(result: dict, width: int = 56, height: int = 10, color: bool = False) -> str:
+    """A terminal chart of the backtest's error, (observed - predicted) / observed in percent, by
+    step: where the law runs high (below 0) or low (above 0). The curves themselves overlap."""
+    c = result["curve"]
+    err = 100.0 * (c["observed"] - c["predicted"]) / c["observed"]
+    fig = _figure(width, height, color)
+    fig.y_label = "error %"
+    fig.set_x_limits(min_=int(c["step"][0]), max_=int(c["step"][-1]))
+    lo, hi = np.percentile(err, [1, 99])
+    pad = max(0.1 * (hi - lo), 1e-3)
+    fig.set_y_limits(min_=min(float(lo), 0.0) - pad, max_=max(float(hi), 0.0) + pad)
+    fig.plot(c["step"][[0, -1]], [0.0, 0.0], lc="white")
+    fig.plot(c["step"], err, lc="red")
+    return "observed - predicted, % of observed (above 0: the forecast is too low)\n" + fig.show()
 
 
 def check_plot_path(path: Path) -> None:

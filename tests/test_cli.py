@@ -189,3 +189,16 @@ def test_compare_markdown_report_for_ci(cli, tmp_path, monkeypatch):
     other = tmp_path / "report.md"
     assert cli("compare", "--schedules", "cosine,wsd", "--markdown", other, "--json").code == 0
     assert other.read_text().startswith("### lrforecast compare\n")
+
+
+def test_evaluate_charts_the_error_by_step_and_keeps_json_small(cli, tmp_path, mpl_runs):
+    law = tmp_path / "law.json"
+    assert cli("fit", MPL / "25m" / "cosine_24000.csv", "--schedule", mpl_runs["runs"]["cosine_24000"],
+               "-o", law, "--law", "momentum").code == 0
+    args = ("evaluate", law, MPL / "25m" / "cosine_72000.csv", "-s", mpl_runs["runs"]["cosine_72000"])
+    r = cli(*args)
+    assert r.code == 0, r.err
+    assert "observed - predicted, % of observed" in r.out and "(error %)" in r.out
+    assert "error %" not in cli(*args, "--no-chart").out
+    d = json.loads(cli(*args, "--json").out)
+    assert "curve" not in d and d["points"] == 546
