@@ -23,7 +23,7 @@ from .forecast import evaluate as evaluate_law
 from .forecast import law_defaults
 from .forecast import predict as predict_schedule
 from .law import Law
-from .laws import LAWS
+from .laws import LAWS, multipower
 from .readers import read_run, read_source, to_run
 from .reference import default_law
 from .run import Run
@@ -123,7 +123,8 @@ def fit_cmd(
     robust: Annotated[bool, typer.Option(
         "--robust/--squares", help="Huber loss (delta 1e-3) or squares of the relative residuals.")] = True,
     prior: Annotated[float | None, typer.Option(
-        "--prior", help="Pull of the nonlinear parameters to the law's prior (0: none).")] = None,
+        "--prior", help="Pull of the multi-power law's nonlinear parameters to its prior "
+        f"(default {multipower.PRIOR_WEIGHT:g}; 0: none).")] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
     duplicates: DupOpt = "last", run: RunOpt = None, pattern: PatternOpt = None,
