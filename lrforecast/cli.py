@@ -32,7 +32,7 @@ from .schedules import BUILTIN, load_presets, parse_schedule, split_specs
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast a training run's loss curve under any learning-rate schedule.")
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # notes stay one line each in CI logs
 
 PeakOpt = Annotated[float | None, typer.Option("--peak-lr", help="Default peak LR for schedules.")]
 WarmupOpt = Annotated[int | None, typer.Option("--warmup", help="Default warmup steps for schedules.")]
@@ -51,12 +51,12 @@ PatternOpt = Annotated[str | None, typer.Option(
 
 def _warn(lines: list[str]) -> None:
     for line in lines:
-        err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {line}", highlight=False)
 
 
 def _note(lines: list[str]) -> None:
     for line in lines:
-        err.print(f"note: {line}", highlight=False, soft_wrap=True)
+        err.print(f"note: {line}", highlight=False)
 
 
 class _Progress:
@@ -323,11 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         rc = app(args=argv, prog_name="lrforecast", standalone_mode=False)
         return rc if isinstance(rc, int) else 0
     except LRForecastError as e:
-        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {e}", highlight=False)
         return e.exit_code
     except ClickException as e:
-        err.print(f"[red]error:[/] {e.format_message()} (see 'lrforecast --help')", highlight=False,
-                  soft_wrap=True)
+        err.print(f"[red]error:[/] {e.format_message()} (see 'lrforecast --help')", highlight=False)
         return e.exit_code
     except KeyboardInterrupt:
         return 130
@@ -335,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("LRFORECAST_DEBUG"):
             raise
         err.print(f"[red]internal error:[/] {type(e).__name__}: {e} (set LRFORECAST_DEBUG=1 for details)",
-                  highlight=False, soft_wrap=True)
+                  highlight=False)
         return 4
 
 

@@ -86,6 +86,17 @@ def comparison_json(cmp: Comparison, expectation: dict | None = None) -> dict:
     return out
 
 
+def _refit_caption(law: Law) -> str:
+    """What the refit columns mean (selection.py: leave-one-run-out refits, or with a single run
+    the law fitted on the run's first third)."""
+    n = len(law.refits)
+    if len(law.runs) == 1:
+        how = "the law fitted again on the first third of its run"
+    else:
+        how = f"the law fitted {n} more time{'s' if n > 1 else ''}, leaving out one run each time"
+    return f"refits: {how}; how far the forecast moves, and how often it ranks first"
+
+
 def _gap_cell(row: dict) -> str:
     return "best" if row["rank"] == 1 else f"+{row['gap']:.4f}"
 
@@ -122,6 +133,8 @@ def comparison_markdown(cmp: Comparison, expectation: dict | None = None) -> str
         if refits:
             cells += _refit_cells(r)
         lines.append("| " + " | ".join(cells) + " |")
+    if refits:
+        lines += ["", _refit_caption(law)]
     for w in cmp.warnings:
         lines.append(f"\n> warning: {w}")
     return "\n".join(lines) + "\n"
@@ -146,9 +159,7 @@ def comparison_table(cmp: Comparison) -> Table:
     if refits:
         t.add_column("refit range", justify="right", no_wrap=True)
         t.add_column("1st", justify="right")
-        n = rows[0]["refits"]["of"]
-        t.caption = (f"refits: the law fitted {n} more times, leaving out one run each time; "
-                     "how far the forecast moves, and how often it ranks first")
+        t.caption = _refit_caption(cmp.law)
     for r in rows:
         cells = [str(r["rank"]), r["name"]] + ([] if same else [str(r["steps"])])
         cells.append(f"{r['final_loss']:.4f}")

@@ -202,3 +202,15 @@ def test_evaluate_charts_the_error_by_step_and_keeps_json_small(cli, tmp_path, m
     assert "error %" not in cli(*args, "--no-chart").out
     d = json.loads(cli(*args, "--json").out)
     assert "curve" not in d and d["points"] == 546
+
+
+def test_the_refit_columns_say_how_the_refits_were_made(cli, tmp_path, mpl_runs):
+    law, md = tmp_path / "law.json", tmp_path / "report.md"
+    assert cli("fit", MPL / "25m" / "cosine_24000.csv", *specs(mpl_runs, ["cosine_24000"]),
+               "-o", law).code == 0
+    assert len(json.loads(law.read_text())["refits"]) == 1  # a single run: the horizon fold's law
+    r = cli("compare", law, "--schedules", "cosine,wsd", "--markdown", md, "--no-chart")
+    assert r.code == 0, r.err
+    assert "fitted again on the first third of its run" in md.read_text()
+    assert cli("compare", "--schedules", "cosine,wsd", "--markdown", md, "--no-chart").code == 0
+    assert "fitted 4 more times, leaving out one run each time" in md.read_text()
