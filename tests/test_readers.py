@@ -323,3 +323,28 @@ def test_parquet_and_tsv_tables(tmp_path):
     tsv = tmp_path / "log.tsv"
     tsv.write_text("step\tloss\n1\t3.0\n2\t2.9\n")
     assert read_run(tsv).loss.tolist() == [3.0, 2.9]
+
+
+def _pipe(monkeypatch, data: bytes) -> None:
+    import io
+    import sys
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+def test_a_log_piped_into_stdin_reads_like_the_file(monkeypatch, tmp_path, cli):
+    path = REAL / "llmc-gpt2-124m-fineweb10b-stdout.log"
+    _pipe(monkeypatch, path.read_bytes())
+    piped = read_run("-")
+    direct = read_run(path)
+    assert piped.format == direct.format and piped.source == "-" and piped.name == "stdin"
+    assert np.array_equal(piped.steps, direct.steps) and np.array_equal(piped.loss, direct.loss)
+    _pipe(monkeypatch, (REAL / "sygoat-mistral7b-lora-trainer_state.json").read_bytes())
+    assert read_run("-").format == "trainer_state"
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    pq.write_table(pa.table({"step": np.arange(10), "loss": np.linspace(3, 2, 10)}), tmp_path / "noext")
+    _pipe(monkeypatch, (tmp_path / "noext").read_bytes())  # parquet known by its magic bytes
+    assert read_run("-").format == "parquet"
+    _pipe(monkeypatch, b"  \n")
+    r = cli("inspect", "-")
+    assert r.code == 2 and r.err.count("\n") == 1 and "standard input is empty" in r.err

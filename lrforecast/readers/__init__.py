@@ -6,6 +6,8 @@ or given with `format=`.
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,10 +42,10 @@ def detect_format(path: Path) -> str:
     if path.is_dir() or is_event_file(path):
         return "tensorboard"
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
     with path.open("rb") as f:
         head = f.read(4096)
+    if suffix in (".parquet", ".pq") or head.startswith(b"PAR1"):
+        return "parquet"
     if not head.strip():
         raise InputError(f"{path}: the file is empty; give a log with a header and rows")
     if head.startswith(LFS_MAGIC):
@@ -64,9 +66,14 @@ def detect_format(path: Path) -> str:
     return "text"
 
 
+STDIN = "-"
+
+
 def read_source(source: str | Path, *, format: str | None = None, step_key: str | None = None,
                 pattern: str | None = None, verify: bool = False) -> Source:
-    """Read every series a log holds."""
+    """Read every series a log holds; `-` reads one piped into standard input."""
+    if str(source) == STDIN:
+        return _read_stdin(format=format, step_key=step_key, pattern=pattern, verify=verify)
     path = Path(source)
     if not path.exists():
         raise InputError(f"{source}: no such file or directory")
@@ -95,6 +102,22 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
         return Source(where, f"text ({pattern_name})", {name: series}, "step", notes)
     series, step_name, notes = read_table_series(path, fmt, step_key)
     return Source(where, fmt, {name: series}, step_name, notes)
+
+
+def _read_stdin(**options) -> Source:
+    """A log piped in (`python train.py | lrforecast fit -`): read to its end, then like a file."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError("'-' reads a log from standard input, but nothing is piped in; "
+                         "e.g. python train.py | lrforecast fit -")
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        raise InputError("standard input is empty; pipe a training log in")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stdin"
+        path.write_bytes(data)
+        src = read_source(path, **options)
+    src.path = STDIN
+    return src
 
 
 def choose_run(source: Source, run: str | None = None) -> str:
