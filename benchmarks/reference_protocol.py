@@ -30,6 +30,9 @@ PUBLISHED = {  # Table 1 of Luo et al. (2025), and the authors' repository's upd
     "100m": {"momentum law (paper)": (0.9959, 0.0068, 0.0095, 0.0022, 0.0094),
              "multi-power law (paper)": (0.9982, 0.0038, 0.0051, 0.0013, 0.0058),
              "multi-power law (repo)": (0.9983, 0.00435, 0.00592, 0.00142, 0.00583)},
+    "400m": {"momentum law (paper)": (0.9962, 0.0071, 0.0094, 0.0025, 0.0100),
+             "multi-power law (paper)": (0.9971, 0.0053, 0.0070, 0.0019, 0.0070),
+             "multi-power law (repo)": (0.9978, 0.00484, 0.00730, 0.00168, 0.00995)},
 }
 
 
@@ -82,7 +85,7 @@ def main() -> None:
         for r in results.values():
             print(row(f"lrforecast {r['name']}", [r["mean"][m] for m in METRICS],
                       f" {r['fit_s']:.2f} | {r['predict_s']:.2f} |"))
-        for name, vals in PUBLISHED[size].items():
+        for name, vals in PUBLISHED.get(size.lower(), {}).items():
             print(row(name, vals, " – | – |"))
         for law in filter(None, args.ceiling.split(",")):
             r = run_protocol(size, law, ceiling=True)
