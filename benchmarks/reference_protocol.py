@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -76,7 +77,7 @@ def main() -> None:
                     help="laws also fitted on all nine runs, test runs included ('' for none)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    print(f"command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip())
+    print(f"command: python benchmarks/{Path(__file__).name} {shlex.join(sys.argv[1:])}".rstrip())
     for size in args.sizes.split(","):
         print(f"\n## {size.upper()}: mean over the six test runs\n")
         print("| law | " + " | ".join(METRICS) + " | fit s | predict s |")
