@@ -30,6 +30,7 @@ class Prediction:
     loss: np.ndarray
     warnings: list[str] = field(default_factory=list)
     refit_losses: list[float] = field(default_factory=list)  # the ranking loss under each refit
+    band: tuple[np.ndarray, np.ndarray] | None = None  # per step, lowest and highest over law + refits
 
     @property
     def final_loss(self) -> float:
@@ -69,8 +70,10 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
     return out
 
 
-def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = None) -> Prediction:
-    """The predicted loss at every `every`-th step from the end of warmup to the last step."""
+def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = None, band: bool = True
+            ) -> Prediction:
+    """The predicted loss at every `every`-th step from the end of warmup to the last step, and
+    (band=True, for a law with refits) its lowest and highest value over the law and its refits."""
     if every < 1:
         raise InputError("--every must be >= 1")
     schedule = resolve(schedule, run)
@@ -82,8 +85,13 @@ def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = N
     if steps[-1] != eta.size - 1:
         steps = np.append(steps, eta.size - 1)
     loss = law.predict_lr(eta, steps, schedule.warmup)
+    spread = None
+    if band and law.refits:
+        curves = np.vstack([loss] + [law.with_params(p).predict_lr(eta, steps, schedule.warmup)
+                                     for p in law.refits])
+        spread = (curves.min(axis=0), curves.max(axis=0))
     return Prediction(schedule.label or schedule.spec, schedule.spec, steps, eta[steps], loss,
-                      validity_warnings(law, schedule, eta))
+                      validity_warnings(law, schedule, eta), band=spread)
 
 
 @dataclass
@@ -145,7 +153,7 @@ def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict
         if at is not None and not max(sched.warmup, 1) <= at < total:
             raise InputError(f"--at {at} lies outside '{spec}' (steps {max(sched.warmup, 1)} to {total - 1})")
         step_every = every or max(1, total // 400)
-        p = predict(law, sched, every=step_every)
+        p = predict(law, sched, every=step_every, band=False)  # refits are ranked at one step
         if at is not None and at not in p.steps:  # make sure the asked step is predicted
             p = _with_step(law, sched, p, at)
         p.refit_losses = _refit_losses(law, sched, p.steps[-1] if at is None else at)

@@ -198,16 +198,22 @@ def chart(predictions: list[Prediction], width: int = 56, height: int = 15, colo
 
 
 def prediction_table(pred: Prediction) -> pa.Table:
-    return pa.table({"step": pa.array(pred.steps, pa.int64()), "lr": pred.lr,
-                     "predicted_loss": pred.loss})
+    """step, lr, predicted_loss, and refit_low / refit_high when the law has refits."""
+    columns = {"step": pa.array(pred.steps, pa.int64()), "lr": pred.lr, "predicted_loss": pred.loss}
+    if pred.band is not None:
+        columns["refit_low"], columns["refit_high"] = pred.band
+    return pa.table(columns)
 
 
 def write_prediction(pred: Prediction, path: str | None) -> str | None:
     """Write CSV or Parquet to `path` (by its suffix), or return CSV text when path is None."""
     table = prediction_table(pred)
     if path is None:
-        lines = ["step,lr,predicted_loss"]
-        lines += [f"{s},{lr:.8g},{y:.6f}" for s, lr, y in zip(pred.steps, pred.lr, pred.loss, strict=True)]
+        formats = {"step": "{}", "lr": "{:.8g}"}
+        cols = [(name, formats.get(name, "{:.6f}"), table.column(name).to_numpy())
+                for name in table.column_names]
+        lines = [",".join(table.column_names)]
+        lines += [",".join(f.format(v[i]) for _, f, v in cols) for i in range(table.num_rows)]
         return "\n".join(lines) + "\n"
     out = Path(path)
     if out.suffix.lower() in (".parquet", ".pq"):

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from .conftest import MPL
@@ -214,3 +215,19 @@ def test_the_refit_columns_say_how_the_refits_were_made(cli, tmp_path, mpl_runs)
     assert "fitted again on the first third of its run" in md.read_text()
     assert cli("compare", "--schedules", "cosine,wsd", "--markdown", md, "--no-chart").code == 0
     assert "fitted 4 more times, leaving out one run each time" in md.read_text()
+
+
+def test_predict_gives_the_refit_band_of_a_law_with_refits(cli, tmp_path, mpl_runs):
+    import pyarrow.parquet as pq
+    train = mpl_runs["protocol"]["train"]
+    law = tmp_path / "law.json"
+    assert cli("fit", *[MPL / "25m" / f"{n}.csv" for n in train], *specs(mpl_runs, train),
+               "-o", law).code == 0  # auto: keeps its leave-one-out refits
+    out = tmp_path / "pred.parquet"
+    assert cli("predict", law, "-s", "cosine:total=72000", "-o", out).code == 0
+    t = pq.read_table(out).to_pydict()
+    low, mid, high = (np.array(t[k]) for k in ("refit_low", "predicted_loss", "refit_high"))
+    assert np.all(low <= mid) and np.all(mid <= high) and np.all(high - low < 0.05)
+    assert np.mean(high - low) > 1e-4  # the refits do differ
+    text = cli("predict", law, "-s", "cosine:total=72000", "--every", "7000").out.splitlines()
+    assert text[0] == "step,lr,predicted_loss,refit_low,refit_high" and len(text) == 1 + 11
