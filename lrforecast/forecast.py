@@ -43,6 +43,13 @@ class Prediction:
         return float(self.loss[i])
 
 
+def held_out_error(law: Law) -> float | None:
+    """The law's mean relative error on runs (or steps) it was not fitted on, when it was measured
+    (law auto's cross-validation, the bundled default's leave-one-out refits)."""
+    value = law.options.get("held_out", {}).get("PredE")
+    return None if value is None else float(value)
+
+
 def law_defaults(law: Law, peak_lr=None, warmup=None, min_lr=None, steps=None) -> dict:
     """Schedule defaults: the user's options first, then what the law was fitted with."""
     return {"peak": law.peak_lr if peak_lr is None else peak_lr,
@@ -125,7 +132,16 @@ class Comparison:
 
     @property
     def warnings(self) -> list[str]:
-        return [w for p in self.predictions for w in p.warnings]
+        out = [w for p in self.predictions for w in p.warnings]
+        err = held_out_error(self.law)
+        if err is not None and len(self.predictions) > 1:
+            a, b = self.ranked[:2]
+            gap = self.key(b) - self.key(a)
+            if gap < err * self.key(a):
+                out.append(f"'{a.name}' and '{b.name}' differ by {gap:.4f} ({100 * gap / self.key(a):.3f}%), "
+                           f"less than this law's held-out error ({100 * err:.3f}% of the loss): the "
+                           "forecast cannot tell them apart")
+        return out
 
     def spread(self, p: Prediction) -> tuple[float, float] | None:
         """The lowest and highest ranking loss of `p` over the law and its refits."""

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import InputError
-from .forecast import Comparison, Prediction
+from .forecast import Comparison, Prediction, held_out_error
 from .law import SCHEMA_VERSION, Law
 from .metrics import METRICS
 from .readers import Source
@@ -80,7 +80,8 @@ def comparison_rows(cmp: Comparison) -> list[dict]:
 def comparison_json(cmp: Comparison, expectation: dict | None = None) -> dict:
     out = {"schema_version": SCHEMA_VERSION, "tool_version": __version__,
            "law": law_summary(cmp.law), "at": cmp.at, "schedules": comparison_rows(cmp),
-           "best": cmp.best.name, "warnings": cmp.warnings, "notes": cmp.law.notes}
+           "best": cmp.best.name, "held_out": cmp.law.options.get("held_out"),
+           "warnings": cmp.warnings, "notes": cmp.law.notes}
     if expectation is not None:
         out["expectation"] = expectation
     return out
@@ -95,6 +96,14 @@ def _refit_caption(law: Law) -> str:
     else:
         how = f"the law fitted {n} more time{'s' if n > 1 else ''}, leaving out one run each time"
     return f"refits: {how}; how far the forecast moves, and how often it ranks first"
+
+
+def _held_out_line(law: Law) -> str | None:
+    err = held_out_error(law)
+    if err is None:
+        return None
+    return (f"held-out error of this law: {100 * err:.3f}% of the loss on average "
+            f"({law.options['held_out'].get('how', 'cross-validated')})")
 
 
 def _gap_cell(row: dict) -> str:
@@ -135,6 +144,8 @@ def comparison_markdown(cmp: Comparison, expectation: dict | None = None) -> str
         lines.append("| " + " | ".join(cells) + " |")
     if refits:
         lines += ["", _refit_caption(law)]
+    if _held_out_line(law):
+        lines += ["", _held_out_line(law)]
     for w in cmp.warnings:
         lines.append(f"\n> warning: {w}")
     return "\n".join(lines) + "\n"
@@ -160,6 +171,8 @@ def comparison_table(cmp: Comparison) -> Table:
         t.add_column("refit range", justify="right", no_wrap=True)
         t.add_column("1st", justify="right")
         t.caption = _refit_caption(cmp.law)
+    if _held_out_line(cmp.law):
+        t.caption = "\n".join(filter(None, [t.caption, _held_out_line(cmp.law)]))
     for r in rows:
         cells = [str(r["rank"]), r["name"]] + ([] if same else [str(r["steps"])])
         cells.append(f"{r['final_loss']:.4f}")

@@ -111,4 +111,5 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
         best.notes.append(f"law auto: {ranked[0]} chosen, cross-validated PredE {a:.5f} vs "
                           f"{b:.5f} for {ranked[1]} ({100 * (b - a) / b:.0f}% lower)")
     best.options["selection"] = summary
+    best.options["held_out"] = {"PredE": scores[ranked[0]]["mean"]["PredE"], "how": summary["score"]}
     return best

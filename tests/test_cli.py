@@ -163,7 +163,7 @@ def test_fit_auto_says_which_law_won(cli, tmp_path, mpl_runs):
     assert any(n.startswith("law auto:") for n in d["notes"])
     assert len(d["refits"]) == 3 and set(d["refits"][0]) == set(d["params"])
     scores = {k: v["mean"]["PredE"] for k, v in sel["cv"].items()}
-    assert scores[d["law"]] == min(scores.values())
+    assert scores[d["law"]] == min(scores.values()) == d["options"]["held_out"]["PredE"]
     assert set(sel["cv"]["momentum"]["folds"]) == {f"leave out {n}" for n in train} | {"horizon"}
 
 
@@ -231,3 +231,15 @@ def test_predict_gives_the_refit_band_of_a_law_with_refits(cli, tmp_path, mpl_ru
     assert np.mean(high - low) > 1e-4  # the refits do differ
     text = cli("predict", law, "-s", "cosine:total=72000", "--every", "7000").out.splitlines()
     assert text[0] == "step,lr,predicted_loss,refit_low,refit_high" and len(text) == 1 + 11
+
+
+def test_compare_states_the_held_out_error_and_flags_a_close_call(cli, mpl_runs):
+    d = json.loads(cli("compare", "--schedules", "cosine,wsd", "--json").out)
+    err = d["held_out"]["PredE"]
+    assert 0 < err < 0.01 and d["held_out"]["how"] == "leave one run out"
+    gap = d["schedules"][1]["final_loss"] - d["schedules"][0]["final_loss"]
+    assert gap > err * d["schedules"][0]["final_loss"]  # wsd vs cosine: a clear call, no warning
+    assert not any("cannot tell them apart" in w for w in d["warnings"])
+    r = cli("compare", "--schedules", "cosine,cosine:min=2.9e-5", "--json")
+    assert any("cannot tell them apart" in w for w in json.loads(r.out)["warnings"])
+    assert "cannot tell them apart" in r.err
