@@ -345,6 +345,9 @@ def test_a_log_piped_into_stdin_reads_like_the_file(monkeypatch, tmp_path, cli):
     pq.write_table(pa.table({"step": np.arange(10), "loss": np.linspace(3, 2, 10)}), tmp_path / "noext")
     _pipe(monkeypatch, (tmp_path / "noext").read_bytes())  # parquet known by its magic bytes
     assert read_run("-").format == "parquet"
+    _pipe(monkeypatch, b"step,loss\n")
+    r = cli("fit", "-")
+    assert r.code == 2 and r.err.startswith("error: standard input: the file has a header but no rows")
     _pipe(monkeypatch, b"  \n")
     r = cli("inspect", "-")
     assert r.code == 2 and r.err.count("\n") == 1 and "standard input is empty" in r.err

@@ -115,7 +115,10 @@ def _read_stdin(**options) -> Source:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stdin"
         path.write_bytes(data)
-        src = read_source(path, **options)
+        try:
+            src = read_source(path, **options)
+        except InputError as e:  # name what the user gave, not the temporary file
+            raise InputError(str(e).replace(str(path), "standard input")) from None
     src.path = STDIN
     return src
 
