@@ -207,7 +207,9 @@ def fit_law(
                        "with the LR area; fit more of the run or check the loss column")
     for (lo, hi), zi, nm in zip(bounds, best_z, _search_names(form, fixed), strict=True):
         if min(zi - lo, hi - zi) < 1e-6 * (hi - lo):
-            notes.append(f"{nm} ended at the edge of its search range; the fit may be poorly determined")
+            edge = "lower" if zi - lo < hi - zi else "upper"
+            notes.append(f"{nm} ended at the {edge} edge of its search range; the fit may be poorly "
+                         "determined")
 
     run_info = []
     for d, X in zip(data, X_all, strict=True):

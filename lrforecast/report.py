@@ -35,7 +35,7 @@ def law_summary(law: Law) -> dict:
 
 
 def params_table(law: Law) -> Table:
-    t = Table(title=f"{law.name} law (warmup mode {law.warmup_mode}, fitted from step "
+    t = Table(title=f"{law.name} law (warmup {law.warmup_mode}, from step "
                     f"{law.fit_window.get('from_step')})", title_justify="left")
     for k in law.params:
         t.add_column(k, justify="right")

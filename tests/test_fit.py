@@ -120,3 +120,11 @@ def test_a_curve_the_law_cannot_follow_is_called_so_and_a_good_fit_gets_no_such_
     bad = fit([Run.from_points("wavy", steps, wavy)], [sched], law="momentum")
     assert bad.runs[0]["metrics"]["RMSE"] > 10 * bad.runs[0]["noise"]
     assert any("does not describe this run well" in n for n in bad.notes)
+
+
+def test_a_parameter_stuck_at_its_bound_is_named_with_the_edge():
+    from .conftest import REAL
+    run = read_run(REAL / "nsllm-qwen3-8b-cpt-trainer_state.json")  # continued pre-training: flat loss
+    law = fit([run], [parse_schedule("cosine:peak=5e-5:warmup=110:total=2176:min=0")], law="momentum")
+    assert law.params["alpha"] == pytest.approx(0.02, abs=1e-4)
+    assert "alpha ended at the lower edge of its search range; the fit may be poorly determined" in law.notes
