@@ -283,13 +283,13 @@ def schedules_cmd() -> None:
     from rich.table import Table
 
     t = Table(title="Schedules (spec grammar NAME(:KEY=VALUE)*, lists with '/')", title_justify="left")
-    t.add_column("name")
-    t.add_column("spec")
-    t.add_column("description")
-    for name, p in load_presets().items():
-        t.add_row(name, p["spec"], p["description"])
+    t.add_column("name", no_wrap=True)
+    t.add_column("preset of", overflow="fold")
+    t.add_column("description", overflow="fold")
     for name in BUILTIN:
         t.add_row(name, "(built in)", _BUILTIN_HELP[name])
+    for name, p in load_presets().items():
+        t.add_row(name, p["spec"], p["description"])
     out.print(t)
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from lrforecast.errors import InputError
 from lrforecast.readers import read_run
-from lrforecast.schedules import load_presets, parse_schedule, resolve, split_specs
+from lrforecast.schedules import BUILTIN, load_presets, parse_schedule, resolve, split_specs
 
 from .conftest import MPL
 
@@ -51,7 +51,8 @@ def test_defaults_fill_only_what_the_spec_leaves_out():
 
 def test_presets_parse_and_are_listed():
     presets = load_presets()
-    assert {"cosine", "cosine-to-zero", "constant", "wsd-1sqrt-20", "constant-linear-decay"} <= set(presets)
+    assert {"cosine-to-zero", "wsd-1sqrt-20", "constant-linear-decay"} <= set(presets)
+    assert not set(presets) & set(BUILTIN)  # a built-in name always wins, so such a preset is dead
     eta = parse_schedule("wsd-1sqrt-20:total=1000", {"peak": 1.0}).lr()
     assert eta[799] == 1.0 and eta[-1] < 0.05
 
