@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shlex
 import sys
 import time
@@ -64,6 +65,17 @@ def run_protocol(size: str, law: str, ceiling: bool = False) -> dict:
             "fit_s": t1 - t0, "predict_s": t2 - t1}
 
 
+def sizes_present() -> list[str]:
+    """The model-size folders of shared/data/mpl (25m, 100m, ...), smallest first."""
+    folders = [d.name for d in (SHARED / "data" / "mpl").iterdir() if d.is_dir() and any(d.glob("*.csv"))]
+
+    def params(name: str) -> float:  # "25m" -> 25, "1b" -> 1000; other names sort last
+        m = re.fullmatch(r"(\d+(?:\.\d+)?)([mb])", name.lower())
+        return float(m[1]) * (1000 if m[2] == "b" else 1) if m else float("inf")
+
+    return sorted(folders, key=lambda n: (params(n), n))
+
+
 def row(name: str, values, extra: str = "") -> str:
     cells = " | ".join(f"{v:.5f}" for v in values)
     return f"| {name} | {cells} |{extra}"
@@ -72,13 +84,14 @@ def row(name: str, values, extra: str = "") -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--laws", default=",".join([*LAWS, "auto"]))
-    ap.add_argument("--sizes", default="25m,100m")
+    ap.add_argument("--sizes", default=None, help="comma-separated, e.g. 25m,100m "
+                    "(default: every size folder in shared/data/mpl)")
     ap.add_argument("--ceiling", default="multipower",
                     help="laws also fitted on all nine runs, test runs included ('' for none)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     print(f"command: python benchmarks/{Path(__file__).name} {shlex.join(sys.argv[1:])}".rstrip())
-    for size in args.sizes.split(","):
+    for size in args.sizes.split(",") if args.sizes else sizes_present():
         print(f"\n## {size.upper()}: mean over the six test runs\n")
         print("| law | " + " | ".join(METRICS) + " | fit s | predict s |")
         print("|---|" + "---|" * (len(METRICS) + 2))
