@@ -11,11 +11,9 @@ import functools
 import tomllib
 from pathlib import Path
 
-import numpy as np
-
 from .fitting import fit_law
-from .forecast import evaluate
 from .law import Law
+from .metrics import mean_metrics
 from .readers import read_run
 from .run import Run
 from .schedules import Schedule, parse_schedule
@@ -54,10 +52,9 @@ def _default_law(options: tuple) -> Law:
     fit_options = {"law": "momentum", **dict(options)}
     observed, schedules = [r for r, _ in runs.values()], [s for _, s in runs.values()]
     law = fit_law(observed, schedules, **fit_options)
-    folds = leave_one_out(observed, schedules, **fit_options)
-    law.refits = [f.params for _, f in folds]
-    errors = [evaluate(f, observed[i], schedules[i])["metrics"]["PredE"] for i, f in folds]
-    law.options["held_out"] = {"PredE": float(np.mean(errors)), "how": "leave one run out"}
+    folds, law.refits = leave_one_out(observed, schedules, **fit_options)
+    law.options["held_out"] = {"PredE": mean_metrics(list(folds.values()))["PredE"],
+                               "how": "leave one run out"}
     law.notes.append(f"{law.name} law fitted on the {len(runs)} bundled 25M reference runs "
                      "(Luo et al. 2025)")
     return law

@@ -46,26 +46,25 @@ def left_out(n_runs: int) -> list[int]:
 
 
 def leave_one_out(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, on_fit=None,
-                  **options) -> list[tuple[int, Law]]:
-    """(left-out index, law fitted on the other runs) for each run in left_out."""
-    out = []
+                  **options) -> tuple[dict[str, dict], list[dict]]:
+    """For each run in left_out, the law fitted on the others: its metrics on the left-out run
+    ({"leave out NAME": metrics}) and its parameters (the refits)."""
+    folds: dict[str, dict] = {}
+    refits: list[dict] = []
     for i in left_out(len(runs)):
         others = [j for j in range(len(runs)) if j != i]
-        out.append((i, fit_law([runs[j] for j in others], [schedules[j] for j in others], law=law,
-                               **options)))
+        fitted = fit_law([runs[j] for j in others], [schedules[j] for j in others], law=law, **options)
         if on_fit is not None:
             on_fit()
-    return out
+        folds[f"leave out {runs[i].name}"] = evaluate(fitted, runs[i], schedules[i])["metrics"]
+        refits.append(fitted.params)
+    return folds, refits
 
 
 def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, on_fit=None,
                    **options) -> dict:
     """Mean metrics of each fold and over folds (see module doc)."""
-    folds: dict[str, dict] = {}
-    refits: list[dict] = []
-    for i, fitted in leave_one_out(runs, schedules, law, on_fit, **options):
-        folds[f"leave out {runs[i].name}"] = evaluate(fitted, runs[i], schedules[i])["metrics"]
-        refits.append(fitted.params)
+    folds, refits = leave_one_out(runs, schedules, law, on_fit, **options)
     kinds = [mean_metrics(list(folds.values()))] if folds else []
     fitted = fit_law([head(r, HORIZON_FRACTION) for r in runs], schedules, law=law, **options)
     if on_fit is not None:
