@@ -98,12 +98,13 @@ def _refit_caption(law: Law) -> str:
     return f"refits: {how}; how far the forecast moves, and how often it ranks first"
 
 
-def _held_out_line(law: Law) -> str | None:
-    err = held_out_error(law)
-    if err is None:
-        return None
-    return (f"held-out error of this law: {100 * err:.3f}% of the loss on average "
-            f"({law.options['held_out'].get('how', 'cross-validated')})")
+def _captions(law: Law, refits: bool) -> list[str]:
+    """The lines under a comparison: what the refit columns mean and the law's held-out error."""
+    out = [_refit_caption(law)] if refits else []
+    if (err := held_out_error(law)) is not None:
+        out.append(f"held-out error of this law: {100 * err:.3f}% of the loss on average "
+                   f"({law.options['held_out'].get('how', 'cross-validated')})")
+    return out
 
 
 def _gap_cell(row: dict) -> str:
@@ -142,10 +143,8 @@ def comparison_markdown(cmp: Comparison, expectation: dict | None = None) -> str
         if refits:
             cells += _refit_cells(r)
         lines.append("| " + " | ".join(cells) + " |")
-    if refits:
-        lines += ["", _refit_caption(law)]
-    if _held_out_line(law):
-        lines += ["", _held_out_line(law)]
+    for caption in _captions(law, refits):
+        lines += ["", caption]
     for w in cmp.warnings:
         lines.append(f"\n> warning: {w}")
     return "\n".join(lines) + "\n"
@@ -170,9 +169,7 @@ def comparison_table(cmp: Comparison) -> Table:
     if refits:
         t.add_column("refit range", justify="right", no_wrap=True)
         t.add_column("1st", justify="right")
-        t.caption = _refit_caption(cmp.law)
-    if _held_out_line(cmp.law):
-        t.caption = "\n".join(filter(None, [t.caption, _held_out_line(cmp.law)]))
+    t.caption = "\n".join(_captions(cmp.law, refits)) or None
     for r in rows:
         cells = [str(r["rank"]), r["name"]] + ([] if same else [str(r["steps"])])
         cells.append(f"{r['final_loss']:.4f}")
