@@ -172,23 +172,21 @@ def eval_steps(eta: np.ndarray, steps: np.ndarray, max_eval: int = MAX_EVAL) -> 
     return steps[np.unique(np.clip(np.searchsorted(steps, cand), 0, steps.size - 1))]
 
 
-def _plan(curve: Curve, mode: str):
+def _plan(curve: Curve, mode: str) -> tuple[np.ndarray, Blocks, np.ndarray]:
+    """What LD needs whatever the parameters: the steps it is computed at, the blocks, cumsum(eta)."""
     eta = area_lr(curve.eta, curve.warmup, mode)
-    d = lr_drops(curve.eta, curve.warmup, mode)
     ev = eval_steps(curve.eta, curve.steps)
-    blocks = make_blocks(eta, d, ev)
-    cs = np.cumsum(eta)
-    return eta, ev, blocks, cs
+    return ev, make_blocks(eta, lr_drops(curve.eta, curve.warmup, mode), ev), np.cumsum(eta)
 
 
 def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:
     key = (id(curve), "plan")
     if cache is not None and key in cache:
-        eta, ev, blocks, cs = cache[key]
+        ev, blocks, cs = cache[key]
     else:
-        eta, ev, blocks, cs = _plan(curve, mode)
+        ev, blocks, cs = _plan(curve, mode)
         if cache is not None:
-            cache[key] = (eta, ev, blocks, cs)
+            cache[key] = (ev, blocks, cs)
     s1 = cs[curve.steps]
     ld_key = (id(curve), theta["beta"], theta["gamma"], theta["C"])
     ld = None if cache is None else cache.get(ld_key)

@@ -18,25 +18,27 @@ _FRACTION = re.compile(r"^\s*(\d+)\s*/\s*\d+\s*$")  # ms-SWIFT's "global_step/ma
 Columns = dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (values, present): null is not NaN
 
 
+def _number(v) -> float | None:
+    """A JSON value as a number: ints and floats (not bools), and "a/b" strings as a."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, str) and (m := _FRACTION.match(v)):
+        return float(m.group(1))
+    return None
+
+
 def records_to_columns(records: Iterable[dict]) -> Columns:
     """Numeric columns, with a mask of the records that hold a number; "a/b" strings give a."""
     rows = list(records)
-    keys: dict[str, None] = {}
-    for r in rows:
+    cols: Columns = {}
+    for i, r in enumerate(rows):
         for k, v in r.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool) or (
-                    isinstance(v, str) and _FRACTION.match(v)):
-                keys.setdefault(k, None)
-    cols = {}
-    for k in keys:
-        col, present = np.full(len(rows), np.nan), np.zeros(len(rows), dtype=bool)
-        for i, r in enumerate(rows):
-            v = r.get(k)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                col[i], present[i] = v, True
-            elif isinstance(v, str) and (m := _FRACTION.match(v)):
-                col[i], present[i] = float(m.group(1)), True
-        cols[k] = (col, present)
+            if (x := _number(v)) is None:
+                continue
+            if k not in cols:
+                cols[k] = (np.full(len(rows), np.nan), np.zeros(len(rows), dtype=bool))
+            col, present = cols[k]
+            col[i], present[i] = x, True
     return cols
 
 

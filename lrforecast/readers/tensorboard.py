@@ -62,6 +62,14 @@ def _skip(buf: bytes, i: int, wire: int) -> int:
     raise ValueError(f"unsupported wire type {wire}")
 
 
+def _skip_field(buf: bytes, i: int, key: int) -> int:
+    """Past an unwanted field whose first key byte `key` was read at i - 1 (a key of several bytes
+    is re-read whole)."""
+    if key >= 0x80:
+        key, i = _varint(buf, i - 1)
+    return _skip(buf, i, key & 7)
+
+
 def _tensor_scalar(buf: bytes, i: int, end: int) -> float | None:
     """The value of a one-element numeric TensorProto in buf[i:end], else None."""
     dtype, content, n_elems = 0, None, 1
@@ -216,9 +224,7 @@ def _decode_event(buf: bytes, i: int, end: int, series: dict, tag_names: dict) -
             summary = (i, i + n)
             i += n
         else:
-            if key >= 0x80:
-                key, i = _varint(buf, i - 1)
-            i = _skip(buf, i, key & 7)
+            i = _skip_field(buf, i, key)
     if summary is None:
         return
     if step >= 1 << 63:
@@ -228,9 +234,7 @@ def _decode_event(buf: bytes, i: int, end: int, series: dict, tag_names: dict) -
         key = buf[i]
         i += 1
         if key != 0x0A:
-            if key >= 0x80:
-                key, i = _varint(buf, i - 1)
-            i = _skip(buf, i, key & 7)
+            i = _skip_field(buf, i, key)
             continue
         n, i = _varint(buf, i)
         v_end = i + n
@@ -253,9 +257,7 @@ def _decode_event(buf: bytes, i: int, end: int, series: dict, tag_names: dict) -
                 value = _tensor_scalar(buf, i, i + m)
                 i += m
             else:
-                if k >= 0x80:
-                    k, i = _varint(buf, i - 1)
-                i = _skip(buf, i, k & 7)
+                i = _skip_field(buf, i, k)
         if tag is not None and value is not None:
             steps, values = series.setdefault(tag, ([], []))
             steps.append(step)
