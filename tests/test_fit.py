@@ -128,3 +128,19 @@ def test_a_parameter_stuck_at_its_bound_is_named_with_the_edge():
     law = fit([run], [parse_schedule("cosine:peak=5e-5:warmup=110:total=2176:min=0")], law="momentum")
     assert law.params["alpha"] == pytest.approx(0.02, abs=1e-4)
     assert "alpha ended at the lower edge of its search range; the fit may be poorly determined" in law.notes
+
+
+def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold():
+    from lrforecast.selection import PREFERRED, choose
+
+    def cv(**folds):
+        return {"folds": {f: {"PredE": v} for f, v in folds.items()},
+                "mean": {"PredE": float(np.mean(list(folds.values())))}}
+
+    close = {PREFERRED: cv(a=1.0, b=3.0, h=2.5), "momentum": cv(a=1.1, b=1.0, h=2.0)}
+    chosen, why = choose(close)  # momentum's mean is lower, but not on fold a
+    assert chosen == PREFERRED and "2 of 3 folds" in why
+    clear = {PREFERRED: cv(a=1.2, b=3.0, h=2.5), "momentum": cv(a=1.1, b=1.0, h=2.0)}
+    assert choose(clear) == ("momentum", "lower on all 3 folds")
+    assert choose({PREFERRED: cv(a=1.0, h=1.0), "momentum": cv(a=2.0, h=0.5)})[0] == PREFERRED
+    assert choose({"momentum": cv(h=1.0)}) == ("momentum", "the only law that fitted")
