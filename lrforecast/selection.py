@@ -134,6 +134,6 @@ def choose(scores: dict[str, dict]) -> tuple[str, str]:
     folds = scores[best]["folds"]
     wins = sum(folds[f]["PredE"] < scores[PREFERRED]["folds"][f]["PredE"] for f in folds)
     if wins == len(folds):
-        return best, f"lower on all {len(folds)} folds"
+        return best, "lower on the only fold" if wins == 1 else f"lower on all {wins} folds"
     return PREFERRED, (f"{best} lower on only {wins} of {len(folds)} folds: "
                        f"too close to call, so the default {PREFERRED}")
