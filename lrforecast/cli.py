@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from typer._click.exceptions import ClickException
 
@@ -49,9 +50,27 @@ PatternOpt = Annotated[str | None, typer.Option(
     "--pattern", help="Regex with named groups step, loss, lr for a text log.")]
 
 
+def _annotation(level: str, text: str) -> str | None:
+    """Under GitHub Actions, `text` as a workflow command (an annotation on the run and the pull
+    request; the runner reads stderr too); elsewhere None."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return None
+    data = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::{level} title=lrforecast::{data}"
+
+
+def _emit(level: str, style: str, text: str) -> None:
+    """One line on stderr: 'level: text', or a GitHub annotation of that level."""
+    line = _annotation(level, text)
+    if line is None:
+        err.print(f"[{style}]{level}:[/] {escape(text)}", highlight=False)
+    else:
+        err.print(line, highlight=False, markup=False)
+
+
 def _warn(lines: list[str]) -> None:
-    for line in lines:
-        err.print(f"[yellow]warning:[/] {line}", highlight=False)
+    for text in lines:
+        _emit("warning", "yellow", text)
 
 
 def _note(lines: list[str]) -> None:
@@ -225,10 +244,11 @@ def compare_cmd(
         if chart:
             print(report.chart(cmp.ranked, color=out.is_terminal))
     if expectation is not None:
-        verdict = "passed" if passed else "FAILED"
         limit = f"within {max_gap:g} of the best" if max_gap is not None else "ranked first"
-        err.print(f"expectation {verdict}: '{expect_best}' must be {limit}; it ranks {rank} "
-                  f"(gap {gap:+.4f})", highlight=False)
+        text = f"'{expect_best}' must be {limit}; it ranks {rank} (gap {gap:+.4f})"
+        text = f"expectation {'passed' if passed else 'FAILED'}: {text}"
+        line = None if passed else _annotation("error", text)
+        err.print(line or text, highlight=False, markup=False)
         if not passed:
             raise typer.Exit(EXIT_EXPECTATION)
 
@@ -323,10 +343,10 @@ def main(argv: list[str] | None = None) -> int:
         rc = app(args=argv, prog_name="lrforecast", standalone_mode=False)
         return rc if isinstance(rc, int) else 0
     except LRForecastError as e:
-        err.print(f"[red]error:[/] {e}", highlight=False)
+        _emit("error", "red", str(e))
         return e.exit_code
     except ClickException as e:
-        err.print(f"[red]error:[/] {e.format_message()} (see 'lrforecast --help')", highlight=False)
+        _emit("error", "red", f"{e.format_message()} (see 'lrforecast --help')")
         return e.exit_code
     except KeyboardInterrupt:
         return 130

@@ -30,8 +30,10 @@ class CLIResult:
 
 
 @pytest.fixture
-def cli(capsys):
-    """Run the CLI in-process: cli('fit', 'x.csv') -> CLIResult(code, stdout, stderr)."""
+def cli(capsys, monkeypatch):
+    """Run the CLI in-process: cli('fit', 'x.csv') -> CLIResult(code, stdout, stderr). Outside
+    GitHub Actions even when the tests run there (a test sets GITHUB_ACTIONS itself)."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
 
     def run(*args: str) -> CLIResult:
         code = main([str(a) for a in args])

@@ -250,3 +250,20 @@ def test_compare_states_the_held_out_error_and_flags_a_close_call(cli, mpl_runs)
     r = cli("compare", "--schedules", "cosine,cosine:min=2.9e-5", "--json")
     assert any("cannot tell them apart" in w for w in json.loads(r.out)["warnings"])
     assert "cannot tell them apart" in r.err
+
+
+def test_under_github_actions_failures_and_warnings_become_annotations(cli, monkeypatch, tmp_path):
+    r = cli("compare", "--schedules", "cosine,wsd,constant", "--expect-best", "constant", "--no-chart")
+    assert r.code == 1 and "expectation FAILED: 'constant' must be ranked first" in r.err
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    r = cli("compare", "--schedules", "cosine,wsd,constant", "--expect-best", "constant", "--no-chart")
+    assert r.code == 1
+    assert "::error title=lrforecast::expectation FAILED: 'constant' must be ranked first" in r.err
+    r = cli("compare", "--schedules", "cosine:peak=1e-3,wsd", "--no-chart")  # not the fitted peak
+    assert r.code == 0 and any(line.startswith("::warning title=lrforecast::cosine:peak=1e-3: peak LR")
+                               for line in r.err.splitlines())
+    bad = tmp_path / "bad.csv"
+    bad.write_text("step,loss\n1,2.0\n")
+    r = cli("fit", bad)
+    assert r.code == 2 and r.err.strip().startswith("::error title=lrforecast::")
+    assert len(r.err.strip().splitlines()) == 1 and "%0A" not in r.err
