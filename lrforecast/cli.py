@@ -245,8 +245,8 @@ def compare_cmd(
             print(report.chart(cmp.ranked, color=out.is_terminal))
     if expectation is not None:
         limit = f"within {max_gap:g} of the best" if max_gap is not None else "ranked first"
-        text = f"'{expect_best}' must be {limit}; it ranks {rank} (gap {gap:+.4f})"
-        text = f"expectation {'passed' if passed else 'FAILED'}: {text}"
+        text = (f"expectation {'passed' if passed else 'FAILED'}: '{expect_best}' must be {limit}; "
+                f"it ranks {rank} (gap {gap:+.4f})")
         line = None if passed else _annotation("error", text)
         err.print(line or text, highlight=False, markup=False)
         if not passed:

@@ -117,7 +117,8 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
         other = ranked[1] if chosen == ranked[0] else ranked[0]
         a, b = (scores[n]["mean"]["PredE"] for n in (chosen, other))
         best.notes.append(f"law auto: {chosen} chosen ({why}), cross-validated PredE {a:.5f} vs "
-                          f"{b:.5f} for {other}")
+                          f"{b:.5f} for {other} ({abs(100 * (b - a) / b):.0f}% "
+                          f"{'lower' if a <= b else 'higher'})")
     best.options["selection"] = summary
     best.options["held_out"] = {"PredE": scores[chosen]["mean"]["PredE"], "how": summary["score"]}
     return best
