@@ -125,3 +125,43 @@ def test_no_drops_means_no_annealing_term():
     assert blocks.drop.size == 0
     assert np.all(ld_from_blocks(blocks, np.cumsum(eta)[100::100], np.arange(100, 5000, 100),
                                  0.5, 0.5, 1.0) == 0)
+
+
+# The authors' fitted parameters and their per-run test metrics (R2, MAE, RMSE, PredE, WorstE) as
+# their reference code prints them (shared/research/mpl-reference.md, sections 3.1 and 3.2).
+AUTHORS = {
+    "25m": ((3.040454, 0.524687, 0.507868, 363.7887, 2.065612, 0.582791, 0.641423), {
+        "constant_72000": (0.99976, 0.00158, 0.00188, 0.00047, 0.00202),
+        "cosine_72000": (0.99662, 0.00744, 0.00801, 0.00224, 0.00706),
+        "wsd_20000_24000": (0.99922, 0.00341, 0.00430, 0.00100, 0.00298),
+        "wsdld_20000_24000": (0.99936, 0.00314, 0.00383, 0.00092, 0.00311),
+        "wsdcon_3": (0.99825, 0.00449, 0.00678, 0.00129, 0.00642),
+        "wsdcon_18": (0.99961, 0.00250, 0.00311, 0.00071, 0.00298)}),
+    "100m": ((2.651448, 0.601152, 0.452958, 437.9464, 2.132456, 0.597852, 0.655236), {
+        "constant_72000": (0.99796, 0.00478, 0.00567, 0.00158, 0.00664),
+        "cosine_72000": (0.99699, 0.00727, 0.00821, 0.00245, 0.00455),
+        "wsd_20000_24000": (0.99867, 0.00375, 0.00592, 0.00123, 0.00523),
+        "wsdld_20000_24000": (0.99904, 0.00325, 0.00492, 0.00106, 0.00572),
+        "wsdcon_3": (0.99728, 0.00567, 0.00890, 0.00181, 0.01034),
+        "wsdcon_18": (0.99987, 0.00138, 0.00190, 0.00043, 0.00251)}),
+}
+
+
+@pytest.mark.parametrize("size", sorted(AUTHORS))
+def test_the_authors_parameters_give_their_published_test_metrics(size, mpl_runs):
+    from lrforecast.metrics import METRICS, curve_metrics
+    from lrforecast.readers import read_run
+
+    from .conftest import MPL
+
+    (L0, A, alpha, B, C, beta, gamma), published = AUTHORS[size]
+    law = Law("multipower", dict(L0=L0, A=A, B=B, alpha=alpha, beta=beta, gamma=gamma, C=C), "real",
+              3e-4, 2160, 24000, 24000)
+    for name, expected in published.items():
+        run = read_run(MPL / size / f"{name}.csv")
+        sched = parse_schedule(mpl_runs["runs"][name])
+        eta = sched.lr(sched.total)
+        eta[:2160] = np.linspace(0.0, 3e-4, 2160)  # their warmup reaches the peak at step 2159
+        got = curve_metrics(run.loss, law.predict_lr(eta, run.steps, 2160))
+        for metric, want in zip(METRICS, expected, strict=True):
+            assert got[metric] == pytest.approx(want, abs=1.5e-5), (name, metric)
