@@ -17,6 +17,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 WARMUP_MODES = ("real", "real-s1", "peak")
+DECAY_SEEN = 0.1  # a fit learns what a decay does only from a run whose LR falls 10% below peak
 
 
 def area_lr(eta: np.ndarray, warmup: int, mode: str) -> np.ndarray:
@@ -46,3 +47,12 @@ def annealing_area(eta: np.ndarray, lam: float, warmup: int = 0, mode: str = "re
     """S2 at every step (index = step); O(n) through a first-order IIR filter."""
     m = lfilter([1.0], [1.0, -lam], lr_drops(eta, warmup, mode))
     return np.cumsum(m)
+
+
+def lr_decay(eta: np.ndarray, stop: int | None = None) -> float:
+    """How far the LR falls below its peak by step `stop` (default: the end), as a fraction of the
+    peak. The annealing term is learned only from runs that decay and used only on schedules that do."""
+    e = eta[: eta.size if stop is None else stop + 1]
+    peak = float(eta.max()) if eta.size else 0.0
+    top = int(np.argmax(e)) if e.size else 0
+    return 0.0 if peak <= 0 or e.size == 0 else float(1.0 - e[top:].min() / peak)

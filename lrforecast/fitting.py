@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import lsq_linear, minimize
 
-from .areas import WARMUP_MODES
+from .areas import DECAY_SEEN, WARMUP_MODES, lr_decay
 from .errors import FitError, InputError
 from .law import Law
 from .laws import get_form
@@ -167,6 +167,13 @@ def fit_law(
             raise InputError(f"--lambda must lie in [0, 1), got {lam}")
         fixed["lam"] = float(lam)
     data, notes, start = prepare(runs, schedules, from_step)
+    decay = max(lr_decay(d.curve.eta, int(d.curve.steps[-1])) for d in data)
+    if decay < DECAY_SEEN:
+        notes.append(f"no fitted run has an LR decay (the LR stays within {100 * decay:.0f}% of its peak "
+                     f"up to the last fitted point), so the annealing term ({form.linear[2]}) is not "
+                     "learned from what a decay does to the loss and forecasts of schedules that decay "
+                     "are guesses. Fit a run that decays as well (a short cooldown from a checkpoint is "
+                     "enough)")
     y = np.concatenate([d.y for d in data])
     cache: dict = {}
     scale = 1e6 / y.size  # keeps the objective O(1) for the optimiser's tolerances
@@ -227,7 +234,8 @@ def fit_law(
         total=max(int(d.curve.eta.size) for d in data),
         options={"lambda_fixed": lam, "robust": robust, "prior": prior,
                  "objective": "huber-relative" if robust else "least-squares-relative"},
-        fit_window={"from_step": start, "to_step": max(int(d.curve.steps[-1]) for d in data)},
+        fit_window={"from_step": start, "to_step": max(int(d.curve.steps[-1]) for d in data),
+                    "lr_decay": decay},
         runs=run_info, metrics=mean_metrics([r["metrics"] for r in run_info]), notes=notes,
     )
 

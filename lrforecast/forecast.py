@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .areas import DECAY_SEEN, lr_decay
 from .errors import InputError
 from .law import Law
 from .metrics import curve_metrics
@@ -50,6 +51,11 @@ def held_out_error(law: Law) -> float | None:
     return None if value is None else float(value)
 
 
+def _learned_decay(law: Law) -> bool:
+    """Whether the runs the law was fitted on had an LR decay to learn the annealing term from."""
+    return float(law.fit_window.get("lr_decay", 1.0)) >= DECAY_SEEN
+
+
 def law_defaults(law: Law, peak_lr=None, warmup=None, min_lr=None, steps=None) -> dict:
     """Schedule defaults: the user's options first, then what the law was fitted with."""
     return {"peak": law.peak_lr if peak_lr is None else peak_lr,
@@ -72,6 +78,9 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
     if eta.size - 1 > HORIZON_FACTOR * law.horizon:
         out.append(f"{label}: {eta.size} steps is over {HORIZON_FACTOR:g}x the longest fitted run "
                    f"({law.horizon}); a far extrapolation")
+    if not _learned_decay(law) and lr_decay(eta) >= DECAY_SEEN:
+        out.append(f"{label}: decays, but the law was fitted on runs without a decay, so what the "
+                   "decay does to the loss is a guess")
     if schedule.warmup != law.warmup and schedule.name not in ("file", "log"):
         out.append(f"{label}: warmup {schedule.warmup} differs from the fitted {law.warmup}")
     return out
@@ -166,6 +175,10 @@ def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict
     for spec in specs:
         sched = resolve(parse_schedule(spec, defaults))  # once: a file: schedule is read here only
         total = sched.lr().size
+        if not _learned_decay(law) and lr_decay(sched.lr()) >= DECAY_SEEN:
+            raise InputError(f"'{spec}' decays, but the law was fitted on runs without an LR decay, so "
+                             "it cannot tell what a decay gains; fit a run that decays as well (a short "
+                             "cooldown from a checkpoint is enough)")
         if at is not None and not max(sched.warmup, 1) <= at < total:
             raise InputError(f"--at {at} lies outside '{spec}' (steps {max(sched.warmup, 1)} to {total - 1})")
         step_every = every or max(1, total // 400)

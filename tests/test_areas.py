@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrforecast.areas import annealing_area, forward_area, lr_drops
+from lrforecast.areas import annealing_area, forward_area, lr_decay, lr_drops
 from lrforecast.schedules import parse_schedule
 
 
@@ -45,3 +45,11 @@ def test_warmup_modes():
     assert d[:11].sum() == 0 and d[20] == 0.5 and d.sum() == 0.5
     assert lr_drops(eta, 10, "peak").sum() == 0.5
     assert lr_drops(eta, 10, "real").sum() == pytest.approx(-0.5)  # the warmup rise: negative drops
+
+
+def test_lr_decay_is_the_fall_below_peak_after_the_peak():
+    wsd = parse_schedule("wsd:peak=1e-3:min=1e-4:warmup=100:total=1000:decay=0.2").lr()
+    assert lr_decay(wsd) == pytest.approx(0.9, abs=0.01)  # towards min = 10% of peak, at step total
+    assert lr_decay(wsd, stop=799) == 0.0  # the warmup's rise is not a decay; the cooldown starts at 800
+    assert 0.0 < lr_decay(wsd, stop=850) < 0.9
+    assert lr_decay(parse_schedule("constant:peak=1e-3:warmup=100:total=1000").lr()) == 0.0

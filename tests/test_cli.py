@@ -267,3 +267,11 @@ def test_under_github_actions_failures_and_warnings_become_annotations(cli, monk
     r = cli("fit", bad)
     assert r.code == 2 and r.err.strip().startswith("::error title=lrforecast::")
     assert len(r.err.strip().splitlines()) == 1 and "%0A" not in r.err
+
+
+def test_compare_refuses_decaying_schedules_for_a_law_that_never_saw_a_decay(cli, tmp_path, mpl_runs):
+    law = tmp_path / "flat.json"
+    r = cli("fit", MPL / "25m" / "constant_72000.csv", *specs(mpl_runs, ["constant_72000"]), "-o", law)
+    assert r.code == 0 and "no fitted run has an LR decay" in r.err
+    r = cli("compare", law, "--schedules", "cosine,wsd", "--no-chart")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "fit a run that decays" in r.err

@@ -3,7 +3,7 @@ import pytest
 
 from lrforecast.errors import InputError
 from lrforecast.fitting import fit
-from lrforecast.forecast import compare, evaluate, predict
+from lrforecast.forecast import compare, evaluate, law_defaults, predict
 from lrforecast.law import Law
 from lrforecast.readers import read_run
 from lrforecast.schedules import parse_schedule
@@ -144,3 +144,18 @@ def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold():
     assert choose(clear) == ("momentum", "lower on all 3 folds")
     assert choose({PREFERRED: cv(a=1.0, h=1.0), "momentum": cv(a=2.0, h=0.5)})[0] == PREFERRED
     assert choose({"momentum": cv(h=1.0)}) == ("momentum", "the only law that fitted")
+
+
+def test_a_law_fitted_without_any_decay_says_so_and_will_not_rank_decaying_schedules(mpl_runs):
+    flat = fit(*load("25m", ["constant_24000"], mpl_runs), law="momentum")
+    assert flat.fit_window["lr_decay"] == 0.0
+    assert any(n.startswith("no fitted run has an LR decay") for n in flat.notes)
+    with pytest.raises(InputError, match="'cosine' decays, but the law was fitted on runs without"):
+        compare(flat, ["constant", "cosine"])
+    longer = compare(flat, ["constant", "constant:total=48000"])  # no decay: a fair question
+    assert longer.best.name == "constant:total=48000" and not longer.warnings
+    assert any("decays, but the law was fitted on runs without a decay" in w
+               for w in predict(flat, parse_schedule("cosine", law_defaults(flat))).warnings)
+    cosine = fit(*load("25m", ["cosine_24000"], mpl_runs), law="momentum")
+    assert cosine.fit_window["lr_decay"] == pytest.approx(0.9, abs=0.01)
+    assert not any("decay" in n for n in cosine.notes)
