@@ -13,6 +13,8 @@ multi-power law's mean is lower with the momentum law lower on two of four folds
 mean alone would pick a law by chance. The multi-power law (PREFERRED) is kept unless another law
 has the lower PredE on every fold: it is the later law, built for what the momentum law misses
 (step drops, short cooldowns), and ahead of it at every model size in the published comparison.
+A fold whose fit saw no LR decay (the first third of a WSD run, say) cannot judge how a law
+forecasts a decay, which is what ranking schedules needs: it does not count in that test.
 
 The fold laws are kept as the law's `refits` (leave-one-out ones, or the horizon one for a single
 run): how much a forecast moves between them is how sure it can be.
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .areas import DECAY_SEEN
 from .errors import FitError
 from .fitting import Progress, fit_law
 from .forecast import evaluate
@@ -63,7 +66,8 @@ def leave_one_out(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, 
         fitted = fit_law([runs[j] for j in others], [schedules[j] for j in others], law=law, **options)
         if on_fit is not None:
             on_fit()
-        folds[f"leave out {runs[i].name}"] = evaluate(fitted, runs[i], schedules[i])["metrics"]
+        folds[f"leave out {runs[i].name}"] = {**evaluate(fitted, runs[i], schedules[i])["metrics"],
+                                              "fit_lr_decay": fitted.fit_window["lr_decay"]}
         refits.append(fitted.params)
     return folds, refits
 
@@ -76,8 +80,9 @@ def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str,
     fitted = fit_law([head(r, HORIZON_FRACTION) for r in runs], schedules, law=law, **options)
     if on_fit is not None:
         on_fit()
-    folds["horizon"] = mean_metrics([evaluate(fitted, r, s)["metrics"]
-                                     for r, s in zip(runs, schedules, strict=True)])
+    folds["horizon"] = {**mean_metrics([evaluate(fitted, r, s)["metrics"]
+                                        for r, s in zip(runs, schedules, strict=True)]),
+                        "fit_lr_decay": fitted.fit_window["lr_decay"]}
     return {"folds": folds, "mean": mean_metrics(kinds + [folds["horizon"]]),
             "refits": refits or [fitted.params]}
 
@@ -132,7 +137,9 @@ def choose(scores: dict[str, dict]) -> tuple[str, str]:
         return best, "the only law that fitted"
     if best == PREFERRED or PREFERRED not in scores:
         return best, "lowest mean"
-    folds = scores[best]["folds"]
+    folds = {f: m for f, m in scores[best]["folds"].items() if m.get("fit_lr_decay", 1.0) >= DECAY_SEEN}
+    if not folds:
+        return PREFERRED, f"no fold was fitted on an LR decay, so none can judge; the default {PREFERRED}"
     wins = sum(folds[f]["PredE"] < scores[PREFERRED]["folds"][f]["PredE"] for f in folds)
     if wins == len(folds):
         return best, "lower on the only fold" if wins == 1 else f"lower on all {wins} folds"

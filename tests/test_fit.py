@@ -7,6 +7,7 @@ from lrforecast.forecast import compare, evaluate, law_defaults, predict
 from lrforecast.law import Law
 from lrforecast.readers import read_run
 from lrforecast.schedules import parse_schedule
+from lrforecast.selection import PREFERRED, choose
 
 from .conftest import MPL
 
@@ -131,7 +132,6 @@ def test_a_parameter_stuck_at_its_bound_is_named_with_the_edge():
 
 
 def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold():
-    from lrforecast.selection import PREFERRED, choose
 
     def cv(**folds):
         return {"folds": {f: {"PredE": v} for f, v in folds.items()},
@@ -144,6 +144,17 @@ def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold():
     assert choose(clear) == ("momentum", "lower on all 3 folds")
     assert choose({PREFERRED: cv(a=1.0, h=1.0), "momentum": cv(a=2.0, h=0.5)})[0] == PREFERRED
     assert choose({"momentum": cv(h=1.0)}) == ("momentum", "the only law that fitted")
+    blind = {PREFERRED: cv(h=2.0), "momentum": cv(h=1.0)}
+    blind["momentum"]["folds"]["h"]["fit_lr_decay"] = 0.0  # the fold's fit saw no decay
+    chosen, why = choose(blind)
+    assert chosen == PREFERRED and "no fold was fitted on an LR decay" in why
+
+
+def test_auto_on_one_wsd_run_does_not_let_a_fold_without_decay_decide(mpl_runs):
+    law = fit(*load("25m", ["wsd_20000_24000"], mpl_runs))  # its first third is all constant LR
+    sel = law.options["selection"]
+    assert sel["cv"]["momentum"]["folds"]["horizon"]["fit_lr_decay"] == 0.0
+    assert law.name == PREFERRED and "no fold was fitted on an LR decay" in sel["rule"]
 
 
 def test_a_law_fitted_without_any_decay_says_so_and_will_not_rank_decaying_schedules(mpl_runs):
