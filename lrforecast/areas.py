@@ -50,9 +50,11 @@ def annealing_area(eta: np.ndarray, lam: float, warmup: int = 0, mode: str = "re
 
 
 def lr_decay(eta: np.ndarray, stop: int | None = None) -> float:
-    """How far the LR falls below its peak by step `stop` (default: the end), as a fraction of the
-    peak. The annealing term is learned only from runs that decay and used only on schedules that do."""
+    """How far the LR falls below its peak up to step `stop` (default: the end), as a fraction of
+    that peak. The annealing term is learned only from runs that decay and used only on schedules
+    that do."""
     e = eta[: eta.size if stop is None else stop + 1]
-    peak = float(eta.max()) if eta.size else 0.0
-    top = int(np.argmax(e)) if e.size else 0
-    return 0.0 if peak <= 0 or e.size == 0 else float(1.0 - e[top:].min() / peak)
+    if e.size == 0 or e.max() <= 0:
+        return 0.0
+    top = int(np.argmax(e))
+    return float(1.0 - e[top:].min() / e[top])

@@ -169,8 +169,8 @@ def fit_law(
     data, notes, start = prepare(runs, schedules, from_step)
     decay = max(lr_decay(d.curve.eta, int(d.curve.steps[-1])) for d in data)
     if decay < DECAY_SEEN:
-        notes.append(f"no fitted run has an LR decay (the LR stays within {100 * decay:.0f}% of its peak "
-                     f"up to the last fitted point), so the annealing term ({form.linear[2]}) is not "
+        notes.append(f"no fitted run has an LR decay (the LR falls at most {100 * decay:.0f}% below its "
+                     f"peak before the last fitted point), so the annealing term ({form.linear[2]}) is not "
                      "learned from what a decay does to the loss and forecasts of schedules that decay "
                      "are guesses. Fit a run that decays as well (a short cooldown from a checkpoint is "
                      "enough)")

@@ -53,3 +53,4 @@ def test_lr_decay_is_the_fall_below_peak_after_the_peak():
     assert lr_decay(wsd, stop=799) == 0.0  # the warmup's rise is not a decay; the cooldown starts at 800
     assert 0.0 < lr_decay(wsd, stop=850) < 0.9
     assert lr_decay(parse_schedule("constant:peak=1e-3:warmup=100:total=1000").lr()) == 0.0
+    assert lr_decay(wsd, stop=50) == 0.0  # half-way up the warmup: nothing has decayed yet
