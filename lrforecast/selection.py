@@ -121,9 +121,8 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
     if len(ranked) > 1:
         other = ranked[1] if chosen == ranked[0] else ranked[0]
         a, b = (scores[n]["mean"]["PredE"] for n in (chosen, other))
-        best.notes.append(f"law auto: {chosen} chosen ({why}), cross-validated PredE {a:.5f} vs "
-                          f"{b:.5f} for {other} ({abs(100 * (b - a) / b):.0f}% "
-                          f"{'lower' if a <= b else 'higher'})")
+        best.notes.append(f"law auto: {chosen} chosen ({why}); held-out error (cross-validated PredE) "
+                          f"{100 * a:.3g}% of the loss against {100 * b:.3g}% for {other}")
     best.options["selection"] = summary
     best.options["held_out"] = {"PredE": scores[chosen]["mean"]["PredE"], "how": summary["score"]}
     return best
