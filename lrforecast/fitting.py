@@ -224,6 +224,11 @@ def fit_law(
         run_info.append({"name": d.run.name, "source": d.run.source, "schedule": d.schedule.spec,
                          "points": int(d.y.size), "metrics": m, "noise": noise_level(d.y)})
         notes += _fit_quality_notes(run_info[-1])
+    if params["L0"] < 0:
+        notes.append(f"L0 = {params['L0']:.3g}: the loss the law tends to with unlimited training is "
+                     "below zero, which no cross-entropy loss can reach, so the law does not describe "
+                     "this run (as when fine-tuning drives the loss towards zero) and forecasts past "
+                     "the fitted steps are not meaningful")
     peaks = [s.peak for s in schedules]
     if max(peaks) > 1.01 * min(peaks):
         notes.append("the runs have different peak LRs; the law assumes one peak LR")

@@ -170,3 +170,12 @@ def test_a_law_fitted_without_any_decay_says_so_and_will_not_rank_decaying_sched
     cosine = fit(*load("25m", ["cosine_24000"], mpl_runs), law="momentum")
     assert cosine.fit_window["lr_decay"] == pytest.approx(0.9, abs=0.01)
     assert not any("decay" in n for n in cosine.notes)
+
+
+def test_a_negative_floor_is_called_out_and_a_pretraining_fit_has_none(mpl_runs):
+    from .conftest import REAL
+    run = read_run(REAL / "sygoat-mistral7b-lora-trainer_state.json")  # LoRA: the loss falls to 0.09
+    law = fit([run], [parse_schedule("cosine:peak=5e-5:min=0:warmup=866:total=8660")], law="momentum")
+    assert law.params["L0"] < 0 and any(n.startswith("L0 = -") and "below zero" in n for n in law.notes)
+    good = fit(*load("25m", ["cosine_24000"], mpl_runs), law="momentum")
+    assert good.params["L0"] > 2 and not any("below zero" in n for n in good.notes)
