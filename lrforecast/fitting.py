@@ -67,7 +67,7 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
     start = default_from_step(runs, schedules) if from_step is None else int(from_step)
     data = []
     for run, sched in zip(runs, schedules, strict=True):
-        eta = sched.lr(sched.total if sched.total is not None else int(run.steps[-1]) + 1)
+        eta = sched.lr_for(run)
         inside = run.steps < eta.size
         if not inside.all():
             notes.append(f"{run.name}: dropped {int((~inside).sum())} points beyond the schedule's "

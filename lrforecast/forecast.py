@@ -212,7 +212,7 @@ def _with_step(law: Law, sched: Schedule, p: Prediction, step: int) -> Predictio
 def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = None) -> dict:
     """Backtest: the law's prediction against an observed run, over its points after warmup."""
     schedule = resolve(schedule, run)
-    eta = schedule.lr(schedule.total if schedule.total is not None else int(run.steps[-1]) + 1)
+    eta = schedule.lr_for(run)
     start = max(schedule.warmup, 1) if from_step is None else from_step
     keep = (run.steps < eta.size) & (run.steps >= start)
     if keep.sum() < 2:

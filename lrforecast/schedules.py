@@ -91,6 +91,10 @@ class Schedule:
             return v[:total].copy()
         return _build(self.name, self.params, total)
 
+    def lr_for(self, run) -> np.ndarray:
+        """Per-step LR over the schedule's length, or up to the run's last step if it has none."""
+        return self.lr(self.total if self.total is not None else int(run.steps[-1]) + 1)
+
 
 def _fmt(x) -> str:
     if isinstance(x, float):
