@@ -124,6 +124,10 @@ def _check_output(path: Path | None, inputs: list[Path]) -> None:
     target = path.resolve()
     if any(target == p.resolve() for p in inputs):
         raise InputError(f"-o {path} would overwrite an input file; write somewhere else")
+    if target.is_dir():
+        raise InputError(f"-o {path} is a directory; give a file name in it")
+    if not target.parent.is_dir():
+        raise InputError(f"-o {path}: the directory {path.parent} does not exist; create it first")
 
 
 @app.command("fit")
@@ -350,6 +354,10 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as e:  # the file system refused (permissions, a full disk): not a bug
+        where = f"{e.filename}: " if e.filename else ""
+        _emit("error", "red", f"{where}{e.strerror or e}; check the path and its permissions")
+        return 2
     except Exception as e:  # a bug: one line, full traceback only when asked
         if os.environ.get("LRFORECAST_DEBUG"):
             raise
