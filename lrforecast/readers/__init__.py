@@ -37,6 +37,14 @@ class Source:
     notes: list[str] = field(default_factory=list)
 
 
+TEXT_CONTROLS = set(b"\t\n\r\x0c\x1b\x08")  # tabs, newlines, ANSI colours, backspaces in job logs
+
+
+def _looks_binary(head: bytes) -> bool:
+    controls = sum(b < 32 and b not in TEXT_CONTROLS for b in head)
+    return b"\x00" in head or controls > 0.05 * len(head)
+
+
 def detect_format(path: Path) -> str:
     """The format from the name, then from the first bytes."""
     if path.is_dir() or is_event_file(path):
@@ -48,6 +56,10 @@ def detect_format(path: Path) -> str:
         return "parquet"
     if not head.strip():
         raise InputError(f"{path}: the file is empty; give a log with a header and rows")
+    if _looks_binary(head):
+        raise InputError(f"{path}: binary data in no format lrforecast knows; give a text log (CSV, "
+                         "JSONL, a training job's stdout), Parquet, trainer_state.json or a TensorBoard "
+                         "event file (events.out.tfevents.*)")
     if head.startswith(LFS_MAGIC):
         raise InputError(f"{path} is a Git LFS pointer, not the log itself; fetch it with 'git lfs pull'")
     if looks_like_trainer_state(head):
