@@ -254,7 +254,8 @@ def _fit_quality_notes(info: dict) -> list[str]:
         return [f"{info['name']}: R2 {r2:.2f}, but the residuals (RMSE {rmse:.4f}) are the log's own "
                 f"point-to-point scatter ({noise:.4f}): the fit follows the trend, and single logged "
                 "losses will scatter around the forecast by about that much"]
-    return [f"{info['name']}: R2 {r2:.2f} and residuals {rmse / noise:.1f}x the log's point-to-point "
+    ratio = f"{rmse / noise:.1f}x" if noise > 0 else "well above"
+    return [f"{info['name']}: R2 {r2:.2f} and residuals {ratio} the log's point-to-point "
             f"scatter: the law does not describe this run well; treat forecasts from it as rough"]
 
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .areas import DECAY_SEEN
-from .errors import FitError
+from .errors import FitError, InputError
 from .fitting import Progress, fit_law
 from .forecast import evaluate
 from .law import Law
@@ -77,14 +77,19 @@ def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str,
     """Mean metrics of each fold and over folds (see module doc)."""
     folds, refits = leave_one_out(runs, schedules, law, on_fit, **options)
     kinds = [mean_metrics(list(folds.values()))] if folds else []
-    fitted = fit_law([head(r, HORIZON_FRACTION) for r in runs], schedules, law=law, **options)
+    try:
+        fitted = fit_law([head(r, HORIZON_FRACTION) for r in runs], schedules, law=law, **options)
+    except InputError:  # too few points in the first third to fit: no horizon fold
+        fitted = None
     if on_fit is not None:
         on_fit()
-    folds["horizon"] = {**mean_metrics([evaluate(fitted, r, s)["metrics"]
-                                        for r, s in zip(runs, schedules, strict=True)]),
-                        "fit_lr_decay": fitted.fit_window["lr_decay"]}
-    return {"folds": folds, "mean": mean_metrics(kinds + [folds["horizon"]]),
-            "refits": refits or [fitted.params]}
+    if fitted is not None:
+        folds["horizon"] = {**mean_metrics([evaluate(fitted, r, s)["metrics"]
+                                            for r, s in zip(runs, schedules, strict=True)]),
+                            "fit_lr_decay": fitted.fit_window["lr_decay"]}
+        kinds.append(folds["horizon"])
+        refits = refits or [fitted.params]
+    return {"folds": folds, "mean": mean_metrics(kinds) if kinds else None, "refits": refits}
 
 
 def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Progress | None = None,
@@ -111,30 +116,36 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
             failures[name] = str(e)
     if not laws:
         raise FitError("; ".join(f"{n}: {m}" for n, m in failures.items()))
-    ranked = sorted(scores, key=lambda n: scores[n]["mean"]["PredE"])
     chosen, why = choose(scores)
     best = laws[chosen]
     best.refits = scores[chosen]["refits"]
+    scored = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"]["PredE"])
     summary = {"chosen": chosen, "score": "cross-validated mean PredE", "rule": why,
-               "cv": {n: {k: v for k, v in scores[n].items() if k != "refits"} for n in ranked},
+               "cv": {n: {k: v for k, v in scores[n].items() if k != "refits"} for n in scores},
                "failed": failures}
-    if len(ranked) > 1:
-        other = ranked[1] if chosen == ranked[0] else ranked[0]
+    if len(scored) > 1:
+        other = scored[1] if chosen == scored[0] else scored[0]
         a, b = (scores[n]["mean"]["PredE"] for n in (chosen, other))
         best.notes.append(f"law auto: {chosen} chosen ({why}); held-out error (cross-validated PredE) "
                           f"{100 * a:.3g}% of the loss against {100 * b:.3g}% for {other}")
+    elif not scored:
+        best.notes.append(f"law auto: {chosen} chosen ({why}); its error on unseen steps is unknown")
     best.options["selection"] = summary
-    best.options["held_out"] = {"PredE": scores[chosen]["mean"]["PredE"], "how": summary["score"]}
+    if scores[chosen]["mean"]:
+        best.options["held_out"] = {"PredE": scores[chosen]["mean"]["PredE"], "how": summary["score"]}
     return best
 
 
 def choose(scores: dict[str, dict]) -> tuple[str, str]:
     """The law to keep, given each law's cross-validation (module doc), and why in a few words."""
-    ranked = sorted(scores, key=lambda n: scores[n]["mean"]["PredE"])
+    if len(scores) == 1:
+        return next(iter(scores)), "the only law that fitted"
+    if not any(s["mean"] for s in scores.values()):
+        return (PREFERRED if PREFERRED in scores else next(iter(scores)),
+                "too few points to hold any out and fit the rest, so the default")
+    ranked = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"]["PredE"])
     best = ranked[0]
-    if len(ranked) == 1:
-        return best, "the only law that fitted"
-    if best == PREFERRED or PREFERRED not in scores:
+    if best == PREFERRED or not scores.get(PREFERRED, {}).get("mean"):
         return best, "lowest mean"
     folds = {f: m for f, m in scores[best]["folds"].items() if m.get("fit_lr_decay", 1.0) >= DECAY_SEEN}
     if not folds:

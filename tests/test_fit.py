@@ -157,6 +157,25 @@ def test_auto_on_one_wsd_run_does_not_let_a_fold_without_decay_decide(mpl_runs):
     assert law.name == PREFERRED and "no fold was fitted on an LR decay" in sel["rule"]
 
 
+def test_auto_on_a_run_too_short_to_hold_any_out_keeps_the_default_and_says_so(mpl_runs):
+    from lrforecast.forecast import held_out_error
+    from lrforecast.run import Run
+    (run,), scheds = load("25m", ["cosine_24000"], mpl_runs)
+    short = Run.from_points("short", run.steps[:5], run.loss[:5])  # its first third: 2 points
+    law = fit([short], scheds)
+    assert law.name == PREFERRED and "too few points" in law.options["selection"]["rule"]
+    assert held_out_error(law) is None and law.refits == []
+    assert any("error on unseen steps is unknown" in n for n in law.notes)
+
+
+def test_a_bad_fit_of_a_log_without_scatter_is_still_called_so():
+    from lrforecast.fitting import _fit_quality_notes
+    info = {"name": "line", "metrics": {"R2": 0.5, "RMSE": 0.01}, "noise": 0.0}  # exact steps: no scatter
+    assert _fit_quality_notes(info) == ["line: R2 0.50 and residuals well above the log's point-to-point "
+                                        "scatter: the law does not describe this run well; treat "
+                                        "forecasts from it as rough"]
+
+
 def test_a_law_fitted_without_any_decay_says_so_and_will_not_rank_decaying_schedules(mpl_runs):
     flat = fit(*load("25m", ["constant_24000"], mpl_runs), law="momentum")
     assert flat.fit_window["lr_decay"] == 0.0
