@@ -234,15 +234,20 @@ def _check(name: str, p: dict, spec: str) -> None:
     if "peak" not in p:
         raise InputError(f"schedule '{spec}' needs a peak LR: add :peak=3e-4 or --peak-lr 3e-4")
     peak = p["peak"]
-    if peak <= 0:
-        raise InputError(f"schedule '{spec}': peak must be > 0 (got {peak:g})")
+    if not peak > 0 or not np.isfinite(peak):  # also refuses a NaN from --peak-lr
+        raise InputError(f"schedule '{spec}': peak must be a number > 0 (got {peak:g})")
     for key in ("min", "min_ratio"):
-        if key in p and p[key] < 0:
-            raise InputError(f"schedule '{spec}': {key} must be >= 0 (a negative LR has no meaning)")
+        if key in p and not p[key] >= 0:
+            raise InputError(f"schedule '{spec}': {key} must be a number >= 0 (a negative LR has no "
+                             "meaning)")
     lo = p.get("min", peak * p.get("min_ratio", DEFAULT_MIN_RATIO))
     if lo > peak:
         raise InputError(f"schedule '{spec}': min ({lo:g}) is above peak ({peak:g})")
     total, warmup = p.get("total"), p.get("warmup", 0)
+    if warmup < 0:
+        raise InputError(f"schedule '{spec}': warmup must be a whole number >= 0 (got {warmup})")
+    if total is not None and total < 1:
+        raise InputError(f"schedule '{spec}': total must be >= 1 (got {total})")
     if total is not None and warmup >= total:
         raise InputError(f"schedule '{spec}': warmup ({warmup}) must be shorter than total ({total})")
     if name == "wsd":
@@ -260,6 +265,9 @@ def _check(name: str, p: dict, spec: str) -> None:
             raise InputError(f"schedule '{spec}': to must be >= 0 (a negative LR has no meaning)")
         if any(b <= a for a, b in zip(at, at[1:], strict=False)):
             raise InputError(f"schedule '{spec}': the steps in at= must increase")
+        if total is not None and at[-1] >= total:
+            raise InputError(f"schedule '{spec}': at={at[-1]:g} is not before the last step (total={total}); "
+                             "drop that step or lengthen the schedule")
 
 
 def resolve(schedule: Schedule, run=None) -> Schedule:

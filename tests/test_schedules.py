@@ -72,7 +72,9 @@ def test_file_schedule(tmp_path):
     ("cosine:total", "not KEY=VALUE"),
     ("cosine:peak=abc:total=10", "not a number"),
     ("cosine:frobnicate=1:peak=1:total=10", "unknown key"),
-    ("cosine:peak=-1:total=10", "peak must be > 0"),
+    ("cosine:peak=-1:total=10", "peak must be a number > 0"),
+    ("step:peak=1:total=10:at=20:to=0.1", "at=20 is not before the last step"),
+    ("cosine:peak=1:total=0", "total must be >= 1"),
     ("step:peak=1:total=10:at=5:to=-1", "negative"),
     ("step:peak=1:total=10:at=5/6:to=0.1", "equal length"),
     ("wsd:peak=1:min=0:total=10:shape=exp", "min > 0"),
@@ -82,6 +84,15 @@ def test_file_schedule(tmp_path):
 def test_bad_specs_say_what_is_wrong(spec, words):
     with pytest.raises(InputError, match=words):
         parse_schedule(spec)
+
+
+def test_option_defaults_are_checked_like_spec_values():
+    for bad, words in (({"peak": float("nan")}, "peak must be a number > 0"),
+                       ({"min": float("nan")}, "min must be a number >= 0"),
+                       ({"warmup": -5}, "warmup must be a whole number >= 0"),
+                       ({"total": -5}, "total must be >= 1")):
+        with pytest.raises(InputError, match=words):  # as --peak-lr, --min-lr, --warmup, --steps give them
+            parse_schedule("cosine", {"peak": 1e-3, "total": 100, **bad})
 
 
 def test_missing_total_asks_for_one():
