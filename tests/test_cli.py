@@ -123,6 +123,11 @@ BAD_INPUTS = [
      ["-s", "constant:peak=1:total=5", "-s", "constant:peak=1:total=5"], "one per run"),
     ("unknown option", "a.csv", "step,loss\n1,3\n", ["--frobnicate"], "No such option"),
     ("output over the input", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n", ["-o", "SELF"], "overwrite"),
+    ("output in a missing folder", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n",
+     ["-o", "DIR/no/such/law.json"], "does not exist"),
+    ("output is a folder", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n", ["-o", "DIR"], "directory"),
+    ("binary data", "a.csv", "\x19\x8acN\x00\xda\x88sI\xf9\x00\xd6\x85a\x16\r\\\n\x00\x00",
+     ["-s", "constant:peak=1:total=5"], "binary"),
 ]
 
 
@@ -130,7 +135,7 @@ BAD_INPUTS = [
 def test_bad_input_gives_exit_2_and_one_line(case, name, text, args, words, cli, tmp_path):
     path = write(tmp_path, name, text)
     before = path.read_bytes()
-    args = [str(path) if a == "SELF" else a for a in args]
+    args = [str(path) if a == "SELF" else a.replace("DIR", str(tmp_path)) for a in args]
     r = cli("fit", path, "--law", "momentum", *args)
     assert r.code == 2, (case, r.err)
     lines = r.err.strip().splitlines()
