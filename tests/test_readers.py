@@ -310,6 +310,17 @@ def test_generic_jsonl_with_a_broken_line(tmp_path):
     assert "dropped 1 non-finite losses" in run.notes
 
 
+def test_nested_jsonl_objects_are_flattened_with_slashes(tmp_path):
+    lines = [json.dumps({"global_step": i, "train": {"loss": 3.0 - i / 10, "lr": 1e-3}}) for i in (1, 2, 3)]
+    clean, broken = tmp_path / "clean.jsonl", tmp_path / "broken.jsonl"
+    clean.write_text("\n".join(lines) + "\n")  # read by pyarrow.json
+    broken.write_text("\n".join(lines[:2] + ["not json"] + lines[2:]) + "\n")  # line by line
+    for path in (clean, broken):
+        run = read_run(path)
+        assert run.steps.tolist() == [1, 2, 3] and run.loss.tolist() == [2.9, 2.8, 2.7]
+        assert run.lr.tolist() == [1e-3] * 3 and "loss=train/loss" in " ".join(run.notes)
+
+
 def test_parquet_and_tsv_tables(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

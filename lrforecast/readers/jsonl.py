@@ -5,7 +5,8 @@ without a loss. ms-SWIFT: the step only inside `"global_step/max_steps": "10/438
 (`eval_loss`) and a large nested summary object last.
 pyarrow.json reads the file when it can (fast, nulls kept apart from NaN); when it cannot (lines
 that are not JSON objects, a field whose type changes), lines are read one by one and the ones
-that are not JSON objects are counted.
+that are not JSON objects are counted. Nested objects are flattened with "/", so
+{"train": {"loss": 2.1}} gives the field train/loss, as W&B names it.
 """
 
 from __future__ import annotations
@@ -25,9 +26,31 @@ def read_jsonl(path: Path, step_key: str | None = None) -> tuple[Series, str, li
         table = pajson.read_json(path)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return _read_lines(path, step_key)
-    cols = {n: c for n in table.column_names if (c := arrow_column(table.column(n))) is not None}
+    cols = {n: c for n, col in _flat_columns(table).items() if (c := arrow_column(col)) is not None}
     series, step_name = columns_to_series(cols, str(path), step_key)
     return series, step_name, []
+
+
+def _flat_columns(table: pa.Table) -> dict[str, pa.ChunkedArray]:
+    """Columns with nested objects flattened: parent/child."""
+    out, todo = {}, list(zip(table.column_names, table.columns, strict=True))
+    while todo:
+        name, col = todo.pop(0)
+        if pa.types.is_struct(col.type):
+            todo[:0] = [(f"{name}/{f.name}", c) for f, c in zip(col.type, col.flatten(), strict=True)]
+        else:
+            out[name] = col
+    return out
+
+
+def _flat(obj: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in obj.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}/"))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def _read_lines(path: Path, step_key: str | None) -> tuple[Series, str, list[str]]:
@@ -43,7 +66,7 @@ def _read_lines(path: Path, step_key: str | None) -> tuple[Series, str, list[str
                 bad += 1
                 continue
             if isinstance(obj, dict):
-                records.append(obj)
+                records.append(_flat(obj))
             else:
                 bad += 1
     if not records:
