@@ -32,6 +32,7 @@ MAX_POINTS = 500  # points per run the fit uses at most
 LR_MISMATCH = 0.02  # a logged LR further than 2% of peak from the schedule is worth a warning
 LOW_R2 = 0.9  # below this, say whether the run's noise or the law is to blame
 AT_NOISE = 1.25  # an RMSE within this factor of the log's own scatter is noise-limited
+SPIKE, SPIKE_NOISE = 0.1, 10.0  # a point 10% and 10 scatters off the fitted curve is a spike
 
 Progress = Callable[[int, int], None]
 
@@ -209,7 +210,8 @@ def fit_law(
     params = {**dict(zip(form.linear, map(float, coef), strict=True)), **theta}
     if not all(np.isfinite(v) for v in params.values()):
         raise FitError(f"the fit gave non-finite parameters {params}; check the runs and schedules")
-    if params[form.linear[1]] <= 0:
+    fall = coef[1] * np.ptp(np.concatenate([X[:, 1] for X in X_all]))  # what the power law explains
+    if not fall > 1e-6 * float(np.median(y)):
         raise FitError("the fit is degenerate (no power-law decrease, A = 0): the loss does not fall "
                        "with the LR area; fit more of the run or check the loss column")
     for (lo, hi), zi, nm in zip(bounds, best_z, _search_names(form, fixed), strict=True):
@@ -220,10 +222,11 @@ def fit_law(
 
     run_info = []
     for d, X in zip(data, X_all, strict=True):
-        m = curve_metrics(d.y, X @ coef)
+        pred = X @ coef
         run_info.append({"name": d.run.name, "source": d.run.source, "schedule": d.schedule.spec,
-                         "points": int(d.y.size), "metrics": m, "noise": noise_level(d.y)})
-        notes += _fit_quality_notes(run_info[-1])
+                         "points": int(d.y.size), "metrics": curve_metrics(d.y, pred),
+                         "noise": noise_level(d.y)})
+        notes += _run_notes(run_info[-1], d, pred)
     if params["L0"] < 0:
         notes.append(f"L0 = {params['L0']:.3g}: the loss the law tends to with unlimited training is "
                      "below zero, which no cross-entropy loss can reach, so the law does not describe "
@@ -245,6 +248,21 @@ def fit_law(
     )
 
 
+def _run_notes(info: dict, d: FitData, pred: np.ndarray) -> list[str]:
+    """Spikes (points far off the curve and beyond the log's scatter) named, then the fit judged
+    on the other points: the robust loss discounts spikes, the run's metrics count them."""
+    off = np.abs(d.y - pred)
+    spikes = (off > SPIKE * np.abs(d.y)) & (off > SPIKE_NOISE * np.nan_to_num(info["noise"]))
+    if not spikes.any():
+        return _fit_quality_notes(info)
+    worst = int(np.argmax(off / np.abs(d.y)))
+    return [f"{d.run.name}: {int(spikes.sum())} point(s) more than {SPIKE:.0%} (and {SPIKE_NOISE:g}x the "
+            f"log's scatter) off the fitted curve, worst at step {int(d.curve.steps[worst])} (loss "
+            f"{d.y[worst]:.4g} against {pred[worst]:.4g}): loss spikes or bad records; the fit "
+            "discounts them, its metrics count them"] + _fit_quality_notes(
+        {**info, "metrics": curve_metrics(d.y[~spikes], pred[~spikes]), "noise": noise_level(d.y[~spikes])})
+
+
 def _fit_quality_notes(info: dict) -> list[str]:
     """When the law explains little of a run, say whether that is the log's noise or the law."""
     r2, rmse, noise = info["metrics"]["R2"], info["metrics"]["RMSE"], info["noise"]
@@ -254,7 +272,7 @@ def _fit_quality_notes(info: dict) -> list[str]:
         return [f"{info['name']}: R2 {r2:.2f}, but the residuals (RMSE {rmse:.4f}) are the log's own "
                 f"point-to-point scatter ({noise:.4f}): the fit follows the trend, and single logged "
                 "losses will scatter around the forecast by about that much"]
-    ratio = f"{rmse / noise:.1f}x" if noise > 0 else "well above"
+    ratio = f"{rmse / noise:.3g}x" if noise > 0 else "well above"
     return [f"{info['name']}: R2 {r2:.2f} and residuals {ratio} the log's point-to-point "
             f"scatter: the law does not describe this run well; treat forecasts from it as rough"]
 

@@ -115,7 +115,10 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
         except FitError as e:  # bad input is not the law's fault: it propagates as it is
             failures[name] = str(e)
     if not laws:
-        raise FitError("; ".join(f"{n}: {m}" for n, m in failures.items()))
+        by_message: dict[str, list[str]] = {}
+        for n, m in failures.items():
+            by_message.setdefault(m, []).append(n)
+        raise FitError("; ".join(f"{' and '.join(ns)}: {m}" for m, ns in by_message.items()))
     chosen, why = choose(scores)
     best = laws[chosen]
     best.refits = scores[chosen]["refits"]

@@ -168,6 +168,29 @@ def test_auto_on_a_run_too_short_to_hold_any_out_keeps_the_default_and_says_so(m
     assert any("error on unseen steps is unknown" in n for n in law.notes)
 
 
+def test_a_loss_spike_is_named_discounted_and_not_blamed_on_the_law(mpl_runs):
+    from lrforecast.run import Run
+    (run,), scheds = load("25m", ["cosine_24000"], mpl_runs)
+    clean = fit([run], scheds, law="momentum")
+    loss = run.loss.copy()
+    loss[100] = 1e30  # one overflowed record
+    spiked = fit([Run.from_points("spiked", run.steps, loss)], scheds, law="momentum")
+    assert any(n.startswith("spiked: 1 point(s) more than 10%") and f"step {run.steps[100]}" in n
+               for n in spiked.notes)
+    assert not any("does not describe" in n for n in spiked.notes)
+    for k, v in clean.params.items():
+        assert spiked.params[k] == pytest.approx(v, rel=0.02), k
+
+
+def test_a_flat_loss_is_a_degenerate_fit():
+    from lrforecast.errors import FitError
+    from lrforecast.run import Run
+    steps = np.arange(100, 5000, 50)
+    with pytest.raises(FitError, match="degenerate"):
+        fit([Run.from_points("flat", steps, np.full(steps.size, 3.0))],
+            [parse_schedule("cosine:peak=3e-4:warmup=100:total=5000")])
+
+
 def test_a_bad_fit_of_a_log_without_scatter_is_still_called_so():
     from lrforecast.fitting import _fit_quality_notes
     info = {"name": "line", "metrics": {"R2": 0.5, "RMSE": 0.01}, "noise": 0.0}  # exact steps: no scatter
