@@ -321,6 +321,27 @@ def test_nested_jsonl_objects_are_flattened_with_slashes(tmp_path):
         assert run.lr.tolist() == [1e-3] * 3 and "loss=train/loss" in " ".join(run.notes)
 
 
+def test_hugging_face_trainer_stdout_takes_its_steps_from_the_progress_bar(tmp_path):
+    bar = "{pct:>3}%|▏         | {n}/3000 [01:40<1:12:54,  4.96it/s]"
+    lines = ["***** Running training *****", "  Total optimization steps = 3000",
+             bar.format(pct=0, n=0) + "\r" + bar.format(pct=16, n=497) + "\r" + bar.format(pct=16, n=500)
+             + "{'loss': 2.5609, 'grad_norm': 1.1, 'learning_rate': 1.9e-05, 'epoch': 0.05}",
+             "{'eval_loss': 2.7, 'eval_runtime': 8.6, 'epoch': 0.05}",
+             bar.format(pct=33, n=1000) + "{'loss': '1.592', 'learning_rate': '1.8e-05', 'epoch': '0.1'}",
+             bar.format(pct=50, n=1500) + "{'loss': 1.4674, 'learning_rate': 1.7e-05, 'epoch': 0.14}",
+             "{'train_runtime': 66.6, 'train_loss': 1.9, 'epoch': 0.14}"]
+    log = tmp_path / "slurm-123.out"
+    log.write_text("\n".join(lines) + "\n")
+    run = read_run(log)
+    assert run.steps.tolist() == [500, 1000, 1500]
+    assert run.loss.tolist() == [2.5609, 1.592, 1.4674] and run.lr.tolist() == [1.9e-05, 1.8e-05, 1.7e-05]
+    assert "steps read from the progress bar" in run.notes
+    stdout_only = tmp_path / "stdout.log"
+    stdout_only.write_text("{'loss': 2.5609, 'learning_rate': 1.9e-05, 'epoch': 0.05}\n")
+    with pytest.raises(InputError, match="no step. Capture stderr too"):
+        read_run(stdout_only)
+
+
 def test_parquet_and_tsv_tables(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

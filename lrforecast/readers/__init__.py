@@ -64,6 +64,8 @@ def detect_format(path: Path) -> str:
         raise InputError(f"{path} is a Git LFS pointer, not the log itself; fetch it with 'git lfs pull'")
     if looks_like_trainer_state(head):
         return "trainer_state"
+    if head.lstrip().startswith(b"{'"):  # a Python dict printed by the Hugging Face Trainer
+        return "text"
     if suffix in (".jsonl", ".ndjson", ".json") or head.lstrip().startswith(b"{"):
         return "jsonl"
     if suffix in (".tsv", ".tab"):

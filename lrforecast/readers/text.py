@@ -3,10 +3,15 @@
 Each pattern has a `start` that marks a line as a training-step line and a full regex with named
 groups `step`, `loss` and optionally `lr`. A line that starts like a step line but does not match
 (another process's output broke it) is skipped and counted, not fatal.
+
+The Hugging Face Trainer prints its logs as Python dicts without the step
+(`{'loss': 2.31, 'learning_rate': 5e-05, 'epoch': 0.1}`); the step is the count its progress bar
+(tqdm, on stderr) shows when it is redrawn right after the dict, so such a log needs stderr too.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -26,7 +31,9 @@ PATTERNS = {
                  rf".*?lm loss: (?P<loss>{NUM}) \|"),
     "torchtitan": (r"step:\s*\d+\s+loss:",
                    rf"step:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{NUM})"),
+    "hf-trainer": (r"\{'loss': ", r"\{'loss': [^{}]*\}"),  # no step: see _read_hf
 }
+HF_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")  # tqdm: " 3%|▎    | 10/3000 [00:10<10:00, ..."
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -62,7 +69,10 @@ def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, list
         name = detect_pattern(lines)
         if name is None:
             raise InputError(f"{path}: no training-step lines recognised (llm.c, nanoGPT, Megatron, "
-                             "torchtitan); give --pattern with named groups step, loss and lr")
+                             "torchtitan, Hugging Face Trainer); give --pattern with named groups step, "
+                             "loss and lr")
+        if name == "hf-trainer":
+            return _read_hf(lines, path)
         start, full = (re.compile(x) for x in PATTERNS[name])
     steps, loss, lr, broken = [], [], [], 0
     has_lr = "lr" in full.groupindex
@@ -85,3 +95,34 @@ def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, list
         series["lr"] = (s, lr_arr)
     notes = [f"skipped {broken} broken step lines"] if broken else []
     return series, name, notes
+
+
+def _read_hf(lines: list[str], path: Path) -> tuple[Series, str, list[str]]:
+    """Hugging Face Trainer stdout: each training-log dict takes the progress-bar count drawn last
+    before it (in captured logs the bar at the logging step ends the line the dict starts on)."""
+    rx = re.compile(rf"{PATTERNS['hf-trainer'][1]}|{HF_BAR.pattern}")
+    steps, loss, lr, broken, last_bar = [], [], [], 0, None
+    for line in lines:
+        for item in rx.finditer(line):
+            if not item.group(0).startswith("{"):
+                last_bar = int(item.group(1))
+                continue
+            if last_bar is None:
+                raise InputError(f"{path}: Hugging Face Trainer logs without progress-bar counts before "
+                                 "them: the printed logs carry no step. Capture stderr too (2>&1), or "
+                                 "read trainer_state.json from the run's checkpoint folder")
+            try:
+                logs = ast.literal_eval(item.group(0))
+                pair = float(logs["loss"]), float(logs.get("learning_rate", np.nan))
+            except (ValueError, SyntaxError, TypeError, KeyError):
+                broken += 1
+                continue
+            steps.append(last_bar)
+            loss.append(pair[0])
+            lr.append(pair[1])
+    s = np.asarray(steps, dtype=np.int64)
+    series: Series = {"loss": (s, np.asarray(loss))}
+    if np.isfinite(lr).any():
+        series["lr"] = (s, np.asarray(lr))
+    notes = ["steps read from the progress bar"]
+    return series, "hf-trainer", notes + ([f"skipped {broken} unreadable log dicts"] if broken else [])
