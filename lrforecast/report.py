@@ -195,16 +195,27 @@ def _figure(width: int, height: int, color: bool) -> plotille.Figure:
 
 def chart(predictions: list[Prediction], width: int = 56, height: int = 15, color: bool = False
           ) -> str:
-    """A terminal line chart of predicted loss against step, one colour per curve."""
+    """A terminal line chart of predicted loss against step, one colour per curve. Without colour
+    (a pipe, a CI log) each curve carries its number at a few points, staggered, and the legend
+    says which number is which."""
     fig = _figure(width, height, color)
     colours = ["red", "green", "blue", "yellow", "magenta", "cyan", "white"]
     lo = min(float(np.nanmin(p.loss)) for p in predictions)
     hi = max(float(np.nanmax(p.loss[p.steps >= 0.15 * p.steps[-1]])) for p in predictions)
     fig.set_y_limits(min_=lo - 0.02 * (hi - lo), max_=hi)
     fig.set_x_limits(min_=0, max_=max(int(p.steps[-1]) for p in predictions))
+    legend = []
     for i, p in enumerate(predictions):
-        fig.plot(p.steps, p.loss, lc=colours[i % len(colours)], label=p.name)
-    return fig.show(legend=True)
+        lc = colours[i % len(colours)]
+        fig.plot(p.steps, p.loss, lc=lc, label=p.name)
+        if color:
+            legend.append(plotille.color(f"⠤⠤ {p.name}", fg=lc, mode="names"))
+        else:
+            mark = str(i + 1) if i < 9 else chr(ord("a") + i - 9)
+            at = ((np.array([0.3, 0.55, 0.8]) + 0.06 * (i % 4)) * (p.steps.size - 1)).astype(int)
+            fig.scatter(p.steps[at], p.loss[at], marker=mark)
+            legend.append(f"{mark}  {p.name}")
+    return fig.show() + "\n\n" + "\n".join(legend)
 
 
 def prediction_table(pred: Prediction) -> pa.Table:

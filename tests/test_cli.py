@@ -68,7 +68,13 @@ def test_compare_default_law_ranks_wsd_first_and_gates(cli):
 def test_compare_table_chart_and_at(cli):
     r = cli("compare", "--schedules", "cosine,wsd-1sqrt-20", "--at", "40000", "--steps", "48000")
     assert r.code == 0, r.err
-    assert "loss @ 40000" in r.out and "Legend" in r.out and "(48000 steps)" in r.out
+    assert "loss @ 40000" in r.out and "(48000 steps)" in r.out
+    # without colour (captured output) the curves are told apart by their numbers on the chart
+    lines = r.out.rstrip().splitlines()
+    assert [line[:3] for line in lines[-2:]] == ["1  ", "2  "]
+    assert {line[3:] for line in lines[-2:]} == {"cosine", "wsd-1sqrt-20"}
+    plot = [line.split(" | ", 1)[1] for line in lines if " | " in line and line.strip()[0].isdigit()]
+    assert all(sum(line.count(m) for line in plot) >= 2 for m in "12")
 
 
 def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
