@@ -28,7 +28,7 @@ from .laws import LAWS, multipower
 from .readers import read_run, read_source, to_run
 from .reference import default_law
 from .run import Run
-from .schedules import BUILTIN, load_presets, parse_schedule, split_specs
+from .schedules import BUILTIN, load_presets, log_schedule, parse_schedule, split_specs
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast a training run's loss curve under any learning-rate schedule.")
@@ -298,6 +298,9 @@ def inspect_cmd(
         return
     out.print(report.source_table(src, chosen))
     _note(_describe([chosen]))
+    schedule = log_schedule(chosen)
+    if schedule not in (None, "logged"):
+        _note([f"{chosen.name}: the LR is logged every few steps and follows {schedule}"])
     print(report.loss_chart(chosen, color=out.is_terminal))
 
 

@@ -73,6 +73,8 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
         if not inside.all():
             notes.append(f"{run.name}: dropped {int((~inside).sum())} points beyond the schedule's "
                          f"{eta.size} steps")
+        if sched.origin:
+            notes.append(f"{run.name}: {sched.origin}")
         if run.lr is not None and sched.name != "log":
             notes += _alignment_notes(run, sched, eta)
         keep = inside & (run.steps >= start)

@@ -22,6 +22,7 @@ from .law import SCHEMA_VERSION, Law
 from .metrics import METRICS
 from .readers import Source
 from .run import Run
+from .schedules import log_schedule
 
 
 def _g(x: float, digits: int = 4) -> str:
@@ -256,7 +257,8 @@ def source_json(src: Source, run: Run) -> dict:
             "chosen": {"run": run.name, "fields": run.notes[0] if run.notes else "",
                        "points": int(run.steps.size), "cleaning": run.notes[1:],
                        "lr_logged": run.lr is not None,
-                       "lr_every_step": run.logged_lr_every_step() is not None}}
+                       "lr_every_step": run.logged_lr_every_step() is not None,
+                       "schedule": log_schedule(run)}}
 
 
 def source_table(src: Source, run: Run) -> Table:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,7 @@ class Schedule:
     params: dict = field(default_factory=dict)
     label: str = ""  # how the user named it (a preset name or the spec they typed)
     values: np.ndarray | None = field(default=None, compare=False, repr=False)  # file: / log
+    origin: str = field(default="", compare=False)  # how it was found, when not given (log)
 
     @property
     def spec(self) -> str:
@@ -280,19 +281,42 @@ def resolve(schedule: Schedule, run=None) -> Schedule:
     if schedule.name == "log":
         eta = None if run is None else run.logged_lr_every_step()
         if eta is None:
-            where = run.source if run is not None else "this run"
-            example = "cosine:peak=3e-4:warmup=2000:total=100000"
-            if run is not None and run.lr is not None and np.isfinite(run.lr).any():
-                example = f"cosine:peak={np.nanmax(run.lr):.3g}:warmup=0:total={run.steps[-1] + 1}"
-            raise InputError(
-                f"{where}: the LR is not logged at every step, so 'log' cannot rebuild the schedule; "
-                f"give one with --schedule, e.g. {example}"
-            )
+            return _recognised(run)
         return Schedule("log", schedule.params, schedule.label, _checked_values(eta, schedule.label))
     if schedule.name == "file":
         return Schedule("file", schedule.params, schedule.label,
                         _checked_values(read_lr_file(schedule.params["path"]), schedule.label))
     return schedule
+
+
+def log_schedule(run) -> str | None:
+    """What `log` makes of a run's LR: "logged" (every step), a recognised spec, or None."""
+    try:
+        sched = resolve(Schedule("log"), run)
+    except InputError:
+        return None
+    return "logged" if sched.name == "log" else sched.spec
+
+
+def _recognised(run) -> Schedule:
+    """The standard schedule a run's sparsely logged LR follows (recognise.py), or exit 2."""
+    from .recognise import recognise  # recognise builds on this module
+
+    where = run.source if run is not None else "this run"
+    example = "cosine:peak=3e-4:warmup=2000:total=100000"
+    if run is not None and run.lr is not None and np.isfinite(run.lr).any():
+        found, closest, worst = recognise(run.steps, run.lr)
+        every = int(np.median(np.diff(run.steps[np.isfinite(run.lr)]))) if closest is not None else 0
+        if found is not None:
+            return replace(found, origin=f"the LR is logged every {every} steps and follows {found.spec}, "
+                                         "used as the run's schedule")
+        if closest is not None:
+            raise InputError(f"{where}: the LR is logged only every {every} steps and follows none of "
+                             "constant, linear or cosine decay to 0 after a linear warmup (closest: "
+                             f"{closest.spec}, off by {100 * worst:.1f}% of the peak); give the schedule "
+                             f"with --schedule, e.g. {closest.spec}")
+    raise InputError(f"{where}: the LR is not logged at every step, so 'log' cannot rebuild the "
+                     f"schedule; give one with --schedule, e.g. {example}")
 
 
 def _checked_values(eta: np.ndarray, label: str) -> np.ndarray:

@@ -49,15 +49,35 @@ def test_inspect_and_fit_every_real_log_without_hints(name, cli, tmp_path):
     if name in EXPECTED_POINTS:
         assert info["chosen"]["points"] == EXPECTED_POINTS[name]
     law = tmp_path / "law.json"
-    if name in SCHEDULES:  # the LR is sparse: fit without a schedule says one is needed
-        r = cli("fit", REAL / name)
-        assert r.code == 2 and "--schedule" in r.err and len(r.err.strip().splitlines()) == 1
-        r = cli("fit", REAL / name, "--schedule", SCHEDULES[name], "-o", law, "--law", "momentum")
-    else:
-        assert info["chosen"]["lr_every_step"]
-        r = cli("fit", REAL / name, "-o", law, "--law", "momentum")
+    assert info["chosen"]["lr_every_step"] == (name not in SCHEDULES)
+    assert (info["chosen"]["schedule"] == "logged") == (name not in SCHEDULES)
+    r = cli("fit", REAL / name, "-o", law, "--law", "momentum")  # a sparse LR: its schedule recognised
     assert r.code == 0, r.err
     assert json.loads(law.read_text())["runs"][0]["points"] > 10
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_a_sparsely_logged_lr_is_recognised_as_the_schedule_the_data_readme_gives(name):
+    from lrforecast.fitting import fit
+    from lrforecast.schedules import parse_schedule
+    law = fit([read_run(REAL / name)], [parse_schedule("log")], law="momentum")
+    want = parse_schedule(SCHEDULES[name])
+    got = parse_schedule(law.runs[0]["schedule"])
+    assert (got.name, got.peak, got.params["min"]) == (want.name, want.peak, 0.0)
+    assert abs(got.warmup - want.warmup) <= 1 and abs(got.total - want.total) <= 3
+    assert any("follows " + got.spec in n for n in law.notes)
+
+
+def test_a_sparsely_logged_lr_of_no_standard_shape_is_refused_with_the_closest(tmp_path, cli):
+    from lrforecast.schedules import parse_schedule
+    steps = np.arange(10, 5001, 10)
+    lr = parse_schedule("wsd:peak=3e-4:warmup=100:total=5001:decay=0.3:min=0").lr()[steps]
+    log = tmp_path / "wsd.csv"
+    rows = "".join(f"{s},{3 + 1 / s},{v}\n" for s, v in zip(steps, lr, strict=True))
+    log.write_text("step,loss,lr\n" + rows)
+    r = cli("fit", log)
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1
+    assert "follows none of constant, linear or cosine" in r.err and "closest: " in r.err
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))

@@ -104,3 +104,19 @@ def test_split_specs():
     assert split_specs("cosine, wsd:decay=0.2,constant") == ["cosine", "wsd:decay=0.2", "constant"]
     with pytest.raises(InputError):
         split_specs(" , ")
+
+
+@pytest.mark.parametrize("spec, every", [
+    ("cosine:peak=3e-4:warmup=500:total=20000:min=0", 10),
+    ("linear:peak=2e-4:warmup=0:total=3000:min=0", 25),
+    ("constant:peak=1e-3:warmup=200:total=10001", 50),
+    ("cosine:peak=6e-4:warmup=0:total=9000:min=0", 100),
+])
+def test_a_standard_schedule_logged_every_few_steps_is_recognised(spec, every):
+    from lrforecast.recognise import recognise
+    want = parse_schedule(spec)
+    steps = np.arange(every, want.total, every)
+    found, _, worst = recognise(steps, want.lr()[steps])
+    assert found is not None and worst < 1e-3, (found, worst)
+    assert (found.name, found.peak, found.warmup) == (want.name, want.peak, want.warmup)
+    assert abs(found.total - want.total) <= 1
