@@ -3,9 +3,10 @@
 Trainers log the LR every few steps (Hugging Face every `logging_steps`), so the LR of every step
 cannot be read from the log. Most runs use one of a few schedules: a linear warmup, then constant,
 or linear or cosine decay to 0 (the Hugging Face schedulers). For each, the warmup is estimated
-from the rising logged points and the length from the decaying ones, in closed form; the candidate
-is then checked against every logged point and kept only if it is within MATCH of the peak at all
-of them. Anything else (a WSD, steps, a floor above 0) is not guessed: the user gives the schedule.
+from the rising logged points and the length from the decaying ones, in closed form, then peak,
+warmup and length are refined by least squares; the candidate is checked against every logged
+point and kept only if it is within MATCH of the peak at all of them. Anything else (a WSD, steps,
+a floor above 0) is not guessed: the user gives the schedule.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from scipy.optimize import least_squares
 
 from .schedules import Schedule, lr_alignment, parse_schedule
 
-FAMILIES = ("cosine", "linear", "constant")
 MATCH = 0.02  # largest mismatch allowed, as a fraction of the peak LR (a fit warns beyond it too)
 
 
@@ -60,8 +60,9 @@ def candidates(steps: np.ndarray, lr: np.ndarray) -> list[Schedule]:
         fit = least_squares(residual, np.clip(z[free], lo[free], hi[free]), bounds=(lo[free], hi[free]),
                             x_scale=scale[free])
         z[free] = fit.x
-        p = float(f"{z[0]:.3g}") if abs(float(f"{z[0]:.3g}") - z[0]) < 2e-3 * z[0] else z[0]
-        spec = f"{name}:peak={p:.6g}:warmup={int(round(z[1]))}:total={int(round(z[2]))}"
+        round_peak = float(f"{z[0]:.3g}")
+        peak_fit = round_peak if abs(round_peak - z[0]) < 2e-3 * z[0] else z[0]
+        spec = f"{name}:peak={peak_fit:.6g}:warmup={int(round(z[1]))}:total={int(round(z[2]))}"
         out.append(parse_schedule(spec + ("" if name == "constant" else ":min=0")))
     return out
 

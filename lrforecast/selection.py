@@ -124,7 +124,8 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
     best.refits = scores[chosen]["refits"]
     scored = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"]["PredE"])
     summary = {"chosen": chosen, "score": "cross-validated mean PredE", "rule": why,
-               "cv": {n: {k: v for k, v in scores[n].items() if k != "refits"} for n in scores},
+               "cv": {n: {k: v for k, v in scores[n].items() if k != "refits"}
+                      for n in scored + [n for n in scores if n not in scored]},
                "failed": failures}
     if len(scored) > 1:
         other = scored[1] if chosen == scored[0] else scored[0]

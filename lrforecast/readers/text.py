@@ -5,8 +5,8 @@ groups `step`, `loss` and optionally `lr`. A line that starts like a step line b
 (another process's output broke it) is skipped and counted, not fatal.
 
 The Hugging Face Trainer prints its logs as Python dicts without the step
-(`{'loss': 2.31, 'learning_rate': 5e-05, 'epoch': 0.1}`); the step is the count its progress bar
-(tqdm, on stderr) shows when it is redrawn right after the dict, so such a log needs stderr too.
+(`{'loss': 2.31, 'learning_rate': 5e-05, 'epoch': 0.1}`); the step is the count of the progress bar
+(tqdm, on stderr) drawn last before the dict, so such a log needs stderr too.
 """
 
 from __future__ import annotations
