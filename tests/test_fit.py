@@ -221,3 +221,15 @@ def test_a_negative_floor_is_called_out_and_a_pretraining_fit_has_none(mpl_runs)
     assert law.params["L0"] < 0 and any(n.startswith("L0 = -") and "below zero" in n for n in law.notes)
     good = fit(*load("25m", ["cosine_24000"], mpl_runs), law="momentum")
     assert good.params["L0"] > 2 and not any("below zero" in n for n in good.notes)
+
+
+def test_the_stored_default_law_is_what_fitting_the_bundled_runs_gives_now():
+    from lrforecast.reference import DEFAULT_LAW, default_law, fit_default_law
+    stored, fresh = default_law(), fit_default_law()  # if this fails: python -m lrforecast.reference
+    assert DEFAULT_LAW.is_file() and stored.notes[-1] == fresh.notes[-1]
+    assert stored.params == pytest.approx(fresh.params, rel=1e-6)
+    assert len(stored.refits) == len(fresh.refits) == 4
+    for a, b in zip(stored.refits, fresh.refits, strict=True):
+        assert a == pytest.approx(b, rel=1e-6)
+    assert stored.options["held_out"]["PredE"] == pytest.approx(fresh.options["held_out"]["PredE"], rel=1e-6)
+    assert (stored.peak_lr, stored.warmup, stored.total) == (fresh.peak_lr, fresh.warmup, fresh.total)
