@@ -104,10 +104,10 @@ def _read(paths: list[Path], fmt, step_key, loss_key, lr_key, duplicates, run=No
                      duplicates=duplicates, run=run, pattern=pattern) for p in paths]
 
 
-def _describe(runs: list[Run]) -> list[str]:
+def _describe(runs: list[Run], by_name: bool = False) -> list[str]:
     """One line per run: what was read and what cleaning did."""
-    return [f"{r.source}: {len(r.steps)} points, steps {r.steps[0]}-{r.steps[-1]}; " + "; ".join(r.notes)
-            for r in runs]
+    return [f"{r.name if by_name else r.source}: {len(r.steps)} points, steps {r.steps[0]}-{r.steps[-1]}; "
+            + "; ".join(r.notes) for r in runs]
 
 
 def _load_law(path: str | None) -> Law:
@@ -292,11 +292,24 @@ def inspect_cmd(
 ) -> None:
     """Show what a log holds: format, runs, series, the chosen fields, cleaning, and a chart."""
     src = read_source(source, format=fmt, step_key=step_key, pattern=pattern, verify=verify_crc)
+    if run is None and len(src.runs) > 1:  # show them all; fit and evaluate need --run
+        runs = []
+        for name in src.runs:
+            try:
+                runs.append(to_run(src, run=name, loss_key=loss_key, lr_key=lr_key, duplicates=duplicates))
+            except InputError:
+                pass
+        if json_out:
+            print(json.dumps(report.source_json(src, None), indent=2))
+            return
+        out.print(report.source_table(src, runs))
+        _note(_describe(runs, by_name=True) + [f"{len(src.runs)} runs: fit or evaluate one with --run NAME"])
+        return
     chosen = to_run(src, run=run, loss_key=loss_key, lr_key=lr_key, duplicates=duplicates)
     if json_out:
         print(json.dumps(report.source_json(src, chosen), indent=2))
         return
-    out.print(report.source_table(src, chosen))
+    out.print(report.source_table(src, [chosen]))
     _note(_describe([chosen]))
     schedule = log_schedule(chosen)
     if schedule not in (None, "logged"):

@@ -247,29 +247,29 @@ def write_prediction(pred: Prediction, path: str | None) -> str | None:
     return None
 
 
-def source_json(src: Source, run: Run) -> dict:
-    """What a source holds and which run and fields were chosen."""
+def source_json(src: Source, run: Run | None) -> dict:
+    """What a source holds and which run and fields were chosen (None: several runs, none chosen)."""
     return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "source": src.path,
             "format": src.format, "step_field": src.step_field, "notes": src.notes,
             "runs": {name: {tag: {"points": int(s.size), "first_step": int(s.min()),
                                   "last_step": int(s.max())} for tag, (s, _) in series.items()}
                      for name, series in src.runs.items()},
-            "chosen": {"run": run.name, "fields": run.notes[0] if run.notes else "",
-                       "points": int(run.steps.size), "cleaning": run.notes[1:],
-                       "lr_logged": run.lr is not None,
-                       "lr_every_step": run.logged_lr_every_step() is not None,
-                       "schedule": log_schedule(run)}}
+            "chosen": None if run is None else {
+                "run": run.name, "fields": run.notes[0] if run.notes else "",
+                "points": int(run.steps.size), "cleaning": run.notes[1:], "lr_logged": run.lr is not None,
+                "lr_every_step": run.logged_lr_every_step() is not None, "schedule": log_schedule(run)}}
 
 
-def source_table(src: Source, run: Run) -> Table:
+def source_table(src: Source, runs: list[Run]) -> Table:
+    """Every run and series of a source, the fields each run would use marked."""
     t = Table(title=f"{src.path}: {src.format}, {len(src.runs)} run(s)", title_justify="left")
     for col, just in (("run", "left"), ("series", "left"), ("points", "right"), ("steps", "right"),
                       ("", "left")):
         t.add_column(col, justify=just)
-    fields = run.notes[0] if run.notes else ""
+    fields = {r.name: r.notes[0] if r.notes else "" for r in runs}
     for name, series in src.runs.items():
         for tag, (s, _) in series.items():
-            used = name == run.name and (f"loss={tag}" in fields or f"lr={tag}" in fields)
+            used = f"loss={tag}" in fields.get(name, "") or f"lr={tag}" in fields.get(name, "")
             t.add_row(name, tag, str(s.size), f"{s.min()}-{s.max()}", "<- used" if used else "")
     return t
 

@@ -248,7 +248,10 @@ def test_run_directories(tmp_path, cli):
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
         shutil.copy(real, tmp_path / sub / real.name)
-    r = cli("inspect", tmp_path)
+    r = cli("inspect", tmp_path)  # shows both runs, each with the fields it would use
+    assert r.code == 0 and r.out.count("<- used") == 4 and "2 runs: fit or evaluate one with --run" in r.err
+    assert json.loads(cli("inspect", tmp_path, "--json").out)["chosen"] is None
+    r = cli("fit", tmp_path)
     assert r.code == 2 and "--run" in r.err and "a, b" in r.err
     assert cli("inspect", tmp_path, "--run", "b").code == 0
     # a resumed run: two files in one directory are joined in filename order, the later file wins
