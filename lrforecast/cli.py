@@ -134,7 +134,8 @@ def _check_output(path: Path | None, inputs: list[Path]) -> None:
 def fit_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Loss logs, fitted jointly.")],
     schedule: Annotated[list[str] | None, typer.Option(
-        "--schedule", "-s", help="Schedule of each run, in order (default: the run's logged LR).")] = None,
+        "--schedule", "-s", help="Schedule of each run, in order (default: its logged LR, or, logged "
+        "every few steps, the standard schedule it follows).")] = None,
     law: Annotated[str, typer.Option(
         "--law", help=f"Law: {', '.join(LAWS)}, or auto (the best by cross-validation).")] = "auto",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the law (JSON).")] = None,
@@ -261,7 +262,7 @@ def compare_cmd(
 def evaluate_cmd(
     law: Annotated[str, typer.Argument(help="Law file from 'lrforecast fit -o'.")],
     run: Annotated[Path, typer.Argument(help="An observed run to backtest on.")],
-    schedule: Annotated[str | None, typer.Option("--schedule", "-s", help="The run's schedule.")] = None,
+    schedule: Annotated[str | None, typer.Option("--schedule", "-s", help="The run's schedule (default: as for fit).")] = None,
     json_out: JsonOpt = False,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the backtest.")] = True,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
