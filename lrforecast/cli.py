@@ -262,7 +262,8 @@ def compare_cmd(
 def evaluate_cmd(
     law: Annotated[str, typer.Argument(help="Law file from 'lrforecast fit -o'.")],
     run: Annotated[Path, typer.Argument(help="An observed run to backtest on.")],
-    schedule: Annotated[str | None, typer.Option("--schedule", "-s", help="The run's schedule (default: as for fit).")] = None,
+    schedule: Annotated[str | None, typer.Option(
+        "--schedule", "-s", help="The run's schedule (default: as for fit).")] = None,
     json_out: JsonOpt = False,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the backtest.")] = True,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
