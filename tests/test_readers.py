@@ -280,6 +280,19 @@ def test_wandb_export_uses_the_trainer_step(tmp_path):
     assert run.steps[0] == 10 and run.loss[0] == pytest.approx(2.99) and run.lr[0] == 1e-4
 
 
+def test_a_wandb_export_of_several_runs_keeps_them_apart(tmp_path, cli):
+    p = tmp_path / "wandb_export.csv"
+    rows = ["Step,big - train/loss,big - train/loss__MIN,small - train/loss,small - train/loss__MAX"]
+    rows += [f"{10 * i},{3 - i / 100},1.0,{4 - i / 100},9.0" for i in range(1, 40)]
+    rows += [f"{10 * i},,,{4 - i / 100},9.0" for i in range(40, 50)]  # the small run logged longer
+    p.write_text("\n".join(rows) + "\n")
+    big, small = read_run(p, run="big"), read_run(p, run="small")
+    assert big.loss[0] == pytest.approx(2.99) and big.steps[-1] == 390
+    assert small.loss[0] == pytest.approx(3.99) and small.steps[-1] == 490
+    r = cli("fit", p, "-s", "constant:peak=1e-3:total=500")
+    assert r.code == 2 and "holds 2 runs (big, small)" in r.err
+
+
 def test_lightning_sparse_rows(tmp_path):
     p = tmp_path / "metrics.csv"
     p.write_text("epoch,lr-AdamW,step,train_loss_step,val_loss\n"

@@ -19,7 +19,7 @@ from .detect import LOSS_KEYS, LR_KEYS, pick
 from .hf import looks_like_trainer_state, read_trainer_state
 from .jsonl import read_jsonl
 from .records import Series
-from .table import read_table_series
+from .table import read_table_runs
 from .tensorboard import LFS_MAGIC, is_event_file, read_tensorboard
 from .text import PATTERNS, read_text
 
@@ -114,8 +114,8 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     if fmt == "text":
         series, pattern_name, notes = read_text(path, pattern)
         return Source(where, f"text ({pattern_name})", {name: series}, "step", notes)
-    series, step_name, notes = read_table_series(path, fmt, step_key)
-    return Source(where, fmt, {name: series}, step_name, notes)
+    runs, step_name, notes = read_table_runs(path, fmt, step_key)
+    return Source(where, fmt, runs, step_name, notes)
 
 
 def _read_stdin(**options) -> Source:

@@ -36,22 +36,33 @@ def read_table(path: Path, fmt: str) -> pa.Table:
         raise InputError(f"{path}: cannot read it as {fmt.upper()} ({msg})") from None
 
 
-def read_table_series(path: Path, fmt: str, step_key: str | None = None) -> tuple[Series, str, list[str]]:
+def read_table_runs(path: Path, fmt: str, step_key: str | None = None
+                    ) -> tuple[dict[str, Series], str, list[str]]:
+    """The runs of a table: one, or one per W&B run when an export holds several ("RUN - key"
+    columns beside a shared step column)."""
     table = read_table(path, fmt)
     where = str(path)
     if table.num_rows == 0:
         raise InputError(f"{where}: the file has a header but no rows")
-    cols, text_cols = {}, []
+    shared, by_run, text_cols = {}, {}, []
     for name in table.column_names:
         if name.endswith("__MIN") or name.endswith("__MAX"):
             continue
         column = arrow_column(table.column(name))
-        key = name.split(" - ", 1)[1] if " - " in name else name
+        prefix, key = name.split(" - ", 1) if " - " in name else (None, name)
         if column is None:
             if key.lower() in KNOWN:
                 raise InputError(f"{where}: column '{name}' holds text, not numbers; check the file")
             text_cols.append(key)
+        elif prefix is None:
+            shared[key] = column
         else:
-            cols[key] = column
-    series, step_name = columns_to_series(cols, where, step_key)
-    return series, step_name, [f"column '{name}' holds text, not numbers" for name in text_cols]
+            by_run.setdefault(prefix, {})[key] = column
+    notes = [f"column '{name}' holds text, not numbers" for name in text_cols]
+    if len(by_run) < 2:
+        series, step_name = columns_to_series({**shared, **next(iter(by_run.values()), {})}, where, step_key)
+        return {path.stem: series}, step_name, notes
+    runs = {}
+    for run, cols in by_run.items():
+        runs[run], step_name = columns_to_series({**shared, **cols}, where, step_key)
+    return runs, step_name, notes
