@@ -186,14 +186,20 @@ def predict_cmd(
     schedule: Annotated[str, typer.Option("--schedule", "-s", help="Schedule spec to forecast.")],
     every: Annotated[int, typer.Option("--every", help="Keep every K-th step.")] = 1,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write .csv or .parquet.")] = None,
+    json_out: JsonOpt = False,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:
-    """Forecast the loss at every step (or every K) of one schedule."""
+    """Forecast the loss at every step (or every K) of one schedule: CSV on stdout, or a file."""
     _check_output(output, [Path(law)])
     fitted = Law.load(law)
     sched = parse_schedule(schedule, law_defaults(fitted, peak_lr, warmup, min_lr, steps))
     pred = predict_schedule(fitted, sched, every=every)
     _warn(pred.warnings)
+    if json_out:
+        if output is not None:
+            report.write_prediction(pred, str(output))
+        print(json.dumps(report.prediction_json(fitted, pred)))
+        return
     text = report.write_prediction(pred, None if output is None else str(output))
     if text is not None:
         sys.stdout.write(text)

@@ -63,6 +63,15 @@ def evaluation_json(law: Law, result: dict) -> dict:
             **{k: v for k, v in result.items() if k != "curve"}}
 
 
+def prediction_json(law: Law, pred: Prediction) -> dict:
+    """The forecast as columns (the CSV's, and the refit band when the law has refits)."""
+    table = prediction_table(pred)
+    return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "law": law_summary(law),
+            "schedule": pred.spec, "final_loss": pred.final_loss, "held_out": law.options.get("held_out"),
+            "warnings": pred.warnings,
+            "curve": {name: table.column(name).to_pylist() for name in table.column_names}}
+
+
 def comparison_rows(cmp: Comparison) -> list[dict]:
     best = cmp.key(cmp.best)
     rows = []

@@ -91,6 +91,11 @@ def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
     import pyarrow.parquet as pq
     t = pq.read_table(out)
     assert t.column_names == ["step", "lr", "predicted_loss"] and t.num_rows == 24000 - 2160
+    r = cli("predict", law, "--schedule", "cosine", "--every", "1000", "--json")
+    d = json.loads(r.out)  # the same forecast as the CSV above, as columns
+    assert d["schedule"].startswith("cosine:") and d["curve"]["step"][0] == 2160
+    assert [f"{v:.6f}" for v in d["curve"]["predicted_loss"]] == [ln.split(",")[2] for ln in lines[1:]]
+    assert d["final_loss"] == d["curve"]["predicted_loss"][-1] and d["law"]["name"] == "momentum"
 
 
 def test_schedules_lists_presets(cli):
