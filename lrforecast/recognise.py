@@ -1,82 +1,123 @@
 """Which standard schedule a sparsely logged LR follows.
 
-Trainers log the LR every few steps (Hugging Face every `logging_steps`), so the LR of every step
-cannot be read from the log. Most runs use one of a few schedules: a linear warmup, then constant,
-or linear or cosine decay to 0 (the Hugging Face schedulers). For each, the warmup is estimated
-from the rising logged points and the length from the decaying ones, in closed form, then peak,
-warmup and length are refined by least squares; the candidate is checked against every logged
-point and kept only if it is within MATCH of the peak at all of them. Anything else (a WSD, steps,
-a floor above 0) is not guessed: the user gives the schedule.
+Trainers log the LR every few steps (Hugging Face every `logging_steps`, Megatron every
+`log-interval`), so the LR of every step cannot be read from the log. Most runs use a linear warmup
+and then one of a few shapes: constant; linear or cosine decay to 0 or to a floor; or WSD (stable,
+then a linear, cosine or 1-sqrt decay). For each, the warmup is estimated from the rising logged
+points, the decay's start and length from the falling ones in closed form, then all are refined by
+least squares. A candidate counts only if it is within MATCH of the peak at every logged point, and
+the simplest one close to the best is kept (a cosine to 0 before the same with a floor, before a
+WSD). Anything else (steps, restarts) is not guessed: the user gives the schedule.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.optimize import least_squares
 
+from .errors import InputError
 from .schedules import Schedule, lr_alignment, parse_schedule
 
 MATCH = 0.02  # largest mismatch allowed, as a fraction of the peak LR (a fit warns beyond it too)
+PEAK, WARMUP, START, TOTAL, FLOOR = range(5)  # the parameter vector
 
 
-def shape(name: str, s: np.ndarray, peak: float, warmup: float, total: float) -> np.ndarray:
-    """The family's LR at steps `s`, for real-valued warmup and total (schedules._build's formulas)."""
-    q = np.clip((s - warmup) / max(total - warmup, 1e-9), 0.0, 1.0)
-    decay = {"cosine": 0.5 * (1.0 + np.cos(np.pi * q)), "linear": 1.0 - q, "constant": np.ones_like(q)}[name]
-    return peak * np.where(s < warmup, s / max(warmup, 1e-9), decay)
+@dataclass(frozen=True)
+class Family:
+    name: str  # the schedule name in the spec grammar
+    decay: str  # constant, linear, cosine or 1-sqrt
+    stable: bool = False  # a stable phase between warmup and decay (WSD)
+    floor: bool = False  # decays to a fitted floor instead of 0
 
 
-def candidates(steps: np.ndarray, lr: np.ndarray) -> list[Schedule]:
-    """One schedule per family: parameters estimated in closed form, refined by least squares on
-    the logged points (a first log after the decay began hides the peak), then rounded (a peak
-    within 0.2% of a 3-digit value is taken as that value)."""
+FAMILIES = (  # simplest first
+    Family("constant", "constant"), Family("linear", "linear"), Family("cosine", "cosine"),
+    Family("linear", "linear", floor=True), Family("cosine", "cosine", floor=True),
+    *(Family("wsd", d, stable=True, floor=f) for f in (False, True) for d in ("linear", "cosine", "1-sqrt")),
+)
+
+
+def shape(family: Family, s: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The family's LR at steps `s` for real-valued parameters z (schedules._build's formulas)."""
+    start = max(z[START], z[WARMUP]) if family.stable else z[WARMUP]
+    q = np.clip((s - start) / max(z[TOTAL] - start, 1e-9), 0.0, 1.0)
+    f = {"cosine": 0.5 * (1.0 + np.cos(np.pi * q)), "linear": 1.0 - q, "1-sqrt": 1.0 - np.sqrt(q),
+         "constant": np.ones_like(q)}[family.decay]
+    lr = np.where(s < start, z[PEAK], z[FLOOR] + (z[PEAK] - z[FLOOR]) * f)
+    return np.where(s < z[WARMUP], z[PEAK] * s / max(z[WARMUP], 1e-9), lr)
+
+
+def _start_values(steps: np.ndarray, lr: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Closed-form first guesses: peak, warmup (from rising points), decay start (the last point at
+    the peak), total (from the falling points, as for a linear decay), floor 0; and whether any
+    logged point rises."""
     peak = float(lr.max())
-    top = int(np.argmax(lr))
     q = lr / peak
+    top = int(np.argmax(lr))
     rising = (steps < steps[top]) & (q > 0) & (q < 0.999)
     warmup = float(np.median(steps[rising] / q[rising])) if rising.any() else 0.0
+    plateau = np.flatnonzero((q >= 0.999) & (steps >= steps[top]))
+    start = float(steps[plateau[-1]]) if plateau.size else warmup
+    falling = (steps > start) & (q > 0.01) & (q < 0.99)
     last = float(steps[-1])
-    falling = (steps > max(steps[top], warmup)) & (q > 0.01) & (q < 0.99)
-    s, qf = steps[falling].astype(float), q[falling]
-    x = np.arccos(2.0 * qf - 1.0) / np.pi  # cosine: q = (1 + cos(pi x)) / 2, x = (s - W) / (T - W)
-    starts = {"constant": last + 1}
+    total = last + 1
     if falling.any():
-        starts["cosine"] = float(np.median(warmup + (s - warmup) / x))
-        starts["linear"] = float(np.median((s - warmup * qf) / (1.0 - qf)))
-    out = []
-    for name, total in starts.items():
-        # a warmup no logged point shows is taken as none; the peak may hide before the first log
-        free = [0, 1, 2] if rising.any() else [0, 2]
-        z = np.array([peak, warmup, max(total, last + 1)])
-        lo = np.array([0.5 * peak, 0.0, last + 1])
-        hi = np.array([2.0 * peak, last, max(100.0 * (last + 1), z[2] + 1)])
-        scale = np.array([peak, max(last, 1.0), max(last, 1.0)])
+        s, qf = steps[falling].astype(float), q[falling]
+        total = max(total, float(np.median((s - start * qf) / (1.0 - qf))))
+    return np.array([peak, warmup, start, total, 0.0]), bool(rising.any())
 
-        def residual(v, n=name, z=z, free=free):
-            full = z.copy()
-            full[free] = v
-            return (shape(n, steps, *full) - lr) / peak
 
-        fit = least_squares(residual, np.clip(z[free], lo[free], hi[free]), bounds=(lo[free], hi[free]),
-                            x_scale=scale[free])
-        z[free] = fit.x
-        round_peak = float(f"{z[0]:.3g}")
-        peak_fit = round_peak if abs(round_peak - z[0]) < 2e-3 * z[0] else z[0]
-        spec = f"{name}:peak={peak_fit:.6g}:warmup={int(round(z[1]))}:total={int(round(z[2]))}"
-        out.append(parse_schedule(spec + ("" if name == "constant" else ":min=0")))
-    return out
+def fit_family(family: Family, steps: np.ndarray, lr: np.ndarray) -> Schedule:
+    """The family's parameters that best match the logged points, rounded into a spec."""
+    z, rising = _start_values(steps, lr)
+    last = float(steps[-1])
+    peak = z[PEAK]
+    if family.decay == "constant":
+        z[TOTAL] = last + 1
+    # a warmup no logged point shows is taken as none; the peak may hide before the first log
+    free = [PEAK] + ([WARMUP] if rising else []) + ([START] if family.stable else [])
+    free += ([TOTAL] if family.decay != "constant" else []) + ([FLOOR] if family.floor else [])
+    lo = np.array([0.5 * peak, 0.0, 0.0, last + 1, 0.0])
+    hi = np.array([2.0 * peak, last, last, max(100.0 * (last + 1), z[TOTAL] + 1), 0.9 * peak])
+
+    def residual(v):
+        full = z.copy()
+        full[free] = v
+        return (shape(family, steps, full) - lr) / peak
+
+    z[free] = least_squares(residual, np.clip(z[free], lo[free], hi[free]), bounds=(lo[free], hi[free]),
+                            x_scale=np.maximum(np.abs(np.clip(z[free], lo[free], hi[free])), peak)).x
+    rounded = float(f"{z[PEAK]:.3g}")
+    p = rounded if abs(rounded - z[PEAK]) < 2e-3 * z[PEAK] else z[PEAK]
+    parts = [family.name, f"peak={p:.6g}", f"warmup={int(round(z[WARMUP]))}", f"total={int(round(z[TOTAL]))}"]
+    if family.stable:
+        parts += [f"decay_start={int(round(max(z[START], z[WARMUP])))}", f"shape={family.decay}"]
+    if family.decay != "constant":
+        parts.append(f"min={z[FLOOR]:.3g}" if z[FLOOR] > 1e-3 * p else "min=0")
+    return parse_schedule(":".join(parts))
 
 
 def recognise(steps: np.ndarray, lr: np.ndarray) -> tuple[Schedule | None, Schedule | None, float]:
     """(the schedule the logged LR follows or None, the closest candidate, its largest mismatch as
-    a fraction of the peak)."""
+    a fraction of the peak). Among candidates within max(2x, +0.1% of peak) of the closest, the
+    simplest is kept."""
     ok = np.isfinite(lr)
-    steps, lr = np.asarray(steps)[ok], np.asarray(lr)[ok]
+    steps, lr = np.asarray(steps)[ok], np.asarray(lr, dtype=float)[ok]
     if steps.size < 3 or lr.max() <= 0:
         return None, None, np.inf
-    best, worst = None, np.inf
-    for sched in candidates(steps, lr):
+    scored = []
+    for family in FAMILIES:
+        try:
+            sched = fit_family(family, steps, lr)
+        except (ValueError, InputError):  # a degenerate guess (a decay start past the end, say)
+            continue
         a = lr_alignment(steps, lr, sched.lr())
-        if a is not None and a["max_mismatch"] < worst:
-            best, worst = sched, a["max_mismatch"]
-    return (best if worst <= MATCH else None), best, worst
+        if a is not None:
+            scored.append((sched, a["max_mismatch"]))
+    if not scored:
+        return None, None, np.inf
+    best = min(m for _, m in scored)
+    sched, worst = next((s, m) for s, m in scored if m <= max(2.0 * best, best + 1e-3))
+    return (sched if worst <= MATCH else None), sched, worst

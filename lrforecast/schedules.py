@@ -311,10 +311,10 @@ def _recognised(run) -> Schedule:
             return replace(found, origin=f"the LR is logged every {every} steps and follows {found.spec}, "
                                          "used as the run's schedule")
         if closest is not None:
-            raise InputError(f"{where}: the LR is logged only every {every} steps and follows none of "
-                             "constant, linear or cosine decay to 0 after a linear warmup (closest: "
-                             f"{closest.spec}, off by {100 * worst:.1f}% of the peak); give the schedule "
-                             f"with --schedule, e.g. {closest.spec}")
+            raise InputError(f"{where}: the LR is logged only every {every} steps and follows no standard "
+                             "schedule (a linear warmup, then constant, linear or cosine decay, or WSD; "
+                             f"closest: {closest.spec}, off by {100 * worst:.1f}% of the peak); give the "
+                             "schedule with --schedule")
     raise InputError(f"{where}: the LR is not logged at every step, so 'log' cannot rebuild the "
                      f"schedule; give one with --schedule, e.g. {example}")
 

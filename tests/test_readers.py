@@ -71,13 +71,13 @@ def test_a_sparsely_logged_lr_is_recognised_as_the_schedule_the_data_readme_give
 def test_a_sparsely_logged_lr_of_no_standard_shape_is_refused_with_the_closest(tmp_path, cli):
     from lrforecast.schedules import parse_schedule
     steps = np.arange(10, 5001, 10)
-    lr = parse_schedule("wsd:peak=3e-4:warmup=100:total=5001:decay=0.3:min=0").lr()[steps]
-    log = tmp_path / "wsd.csv"
+    lr = parse_schedule("step:peak=3e-4:warmup=100:total=5001:at=2500/4000:to=1e-4/3e-5").lr()[steps]
+    log = tmp_path / "steps.csv"
     rows = "".join(f"{s},{3 + 1 / s},{v}\n" for s, v in zip(steps, lr, strict=True))
     log.write_text("step,loss,lr\n" + rows)
     r = cli("fit", log)
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1
-    assert "follows none of constant, linear or cosine" in r.err and "closest: " in r.err
+    assert "follows no standard schedule" in r.err and "closest: " in r.err
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))

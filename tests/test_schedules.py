@@ -111,6 +111,10 @@ def test_split_specs():
     ("linear:peak=2e-4:warmup=0:total=3000:min=0", 25),
     ("constant:peak=1e-3:warmup=200:total=10001", 50),
     ("cosine:peak=6e-4:warmup=0:total=9000:min=0", 100),
+    ("cosine:peak=6e-4:warmup=700:total=19000:min=6e-5", 100),  # nanoGPT, Megatron: a floor
+    ("wsd:peak=3e-4:warmup=100:total=5001:decay_start=3501:shape=1-sqrt:min=0", 10),
+    ("wsd:peak=3e-4:warmup=500:total=20000:decay_start=16000:shape=cosine:min=3e-05", 50),
+    ("wsd:peak=1e-3:warmup=0:total=10000:decay_start=9000:shape=linear:min=0", 25),
 ])
 def test_a_standard_schedule_logged_every_few_steps_is_recognised(spec, every):
     from lrforecast.recognise import recognise
@@ -120,3 +124,5 @@ def test_a_standard_schedule_logged_every_few_steps_is_recognised(spec, every):
     assert found is not None and worst < 1e-3, (found, worst)
     assert (found.name, found.peak, found.warmup) == (want.name, want.peak, want.warmup)
     assert abs(found.total - want.total) <= 1
+    for key in ("min", "decay_start", "shape"):
+        assert found.params.get(key) == want.params.get(key), key
