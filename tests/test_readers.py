@@ -293,6 +293,25 @@ def test_a_wandb_export_of_several_runs_keeps_them_apart(tmp_path, cli):
     assert r.code == 2 and "holds 2 runs (big, small)" in r.err
 
 
+@pytest.mark.parametrize("name, compress, suffix", [
+    ("sygoat-mistral7b-lora-trainer_state.json", "gzip", ".gz"),
+    ("tinyllama-poem-lora-events.out.tfevents.1698362541.defea657d2b6.26.0", "bz2", ".bz2"),
+    ("llmc-gpt2-124m-fineweb10b-main.log", "lzma", ".xz"),
+])
+def test_a_compressed_log_reads_as_the_file_inside(name, compress, suffix, tmp_path, cli):
+    import importlib
+    module = importlib.import_module(compress)
+    packed = tmp_path / (name + suffix)
+    packed.write_bytes(module.compress((REAL / name).read_bytes()))
+    plain, unpacked = read_run(REAL / name), read_run(packed)
+    np.testing.assert_array_equal(plain.steps, unpacked.steps)
+    np.testing.assert_array_equal(plain.loss, unpacked.loss)
+    assert unpacked.source == str(packed) and unpacked.name == plain.name
+    packed.write_bytes(packed.read_bytes()[:200])  # a download cut short
+    r = cli("inspect", packed)
+    assert r.code == 2 and "damaged" in r.err and len(r.err.strip().splitlines()) == 1
+
+
 def test_lightning_sparse_rows(tmp_path):
     p = tmp_path / "metrics.csv"
     p.write_text("epoch,lr-AdamW,step,train_loss_step,val_loss\n"

@@ -6,6 +6,9 @@ or given with `format=`.
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -91,6 +94,8 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     path = Path(source)
     if not path.exists():
         raise InputError(f"{source}: no such file or directory")
+    if path.is_file() and _is_compressed(path):
+        return _read_compressed(path, format=format, step_key=step_key, pattern=pattern, verify=verify)
     if format is not None and format not in FORMATS:
         raise InputError(f"--format {format} is unknown; use one of {', '.join(FORMATS)}")
     fmt = format or ("text" if pattern else detect_format(path))
@@ -126,14 +131,41 @@ def _read_stdin(**options) -> Source:
     data = sys.stdin.buffer.read()
     if not data.strip():
         raise InputError("standard input is empty; pipe a training log in")
+    return _read_bytes(data, "stdin", STDIN, "standard input", **options)
+
+
+COMPRESSED = {b"\x1f\x8b": (gzip, ".gz"), b"BZh": (bz2, ".bz2"), b"\xfd7zXZ": (lzma, ".xz")}
+
+
+def _is_compressed(path: Path) -> bool:
+    with path.open("rb") as f:
+        head = f.read(6)
+    return any(head.startswith(magic) for magic in COMPRESSED)
+
+
+def _read_compressed(path: Path, **options) -> Source:
+    """A gzip, bzip2 or xz log (an archived run): decompressed, then read like the file inside."""
+    with path.open("rb") as f:
+        head = f.read(6)
+    module, suffix = next(v for magic, v in COMPRESSED.items() if head.startswith(magic))
+    try:
+        data = module.decompress(path.read_bytes())
+    except (OSError, EOFError, ValueError, lzma.LZMAError) as e:
+        raise InputError(f"{path}: a damaged {suffix[1:]} file ({e}); check the download") from None
+    inner = path.name[: -len(suffix)] if path.name.endswith(suffix) else path.stem
+    return _read_bytes(data, inner, str(path), str(path), **options)
+
+
+def _read_bytes(data: bytes, name: str, source: str, label: str, **options) -> Source:
+    """Read `data` as a file called `name`; errors and the Source name `label`/`source`."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "stdin"
+        path = Path(tmp) / name
         path.write_bytes(data)
         try:
             src = read_source(path, **options)
         except InputError as e:  # name what the user gave, not the temporary file
-            raise InputError(str(e).replace(str(path), "standard input")) from None
-    src.path = STDIN
+            raise InputError(str(e).replace(str(path), label)) from None
+    src.path = source
     return src
 
 
