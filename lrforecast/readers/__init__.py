@@ -94,7 +94,7 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     path = Path(source)
     if not path.exists():
         raise InputError(f"{source}: no such file or directory")
-    if path.is_file() and _is_compressed(path):
+    if path.is_file() and _compression(path) is not None:
         return _read_compressed(path, format=format, step_key=step_key, pattern=pattern, verify=verify)
     if format is not None and format not in FORMATS:
         raise InputError(f"--format {format} is unknown; use one of {', '.join(FORMATS)}")
@@ -137,17 +137,16 @@ def _read_stdin(**options) -> Source:
 COMPRESSED = {b"\x1f\x8b": (gzip, ".gz"), b"BZh": (bz2, ".bz2"), b"\xfd7zXZ": (lzma, ".xz")}
 
 
-def _is_compressed(path: Path) -> bool:
+def _compression(path: Path) -> tuple | None:
+    """(module, suffix) of a compressed file, by its first bytes; None for any other file."""
     with path.open("rb") as f:
         head = f.read(6)
-    return any(head.startswith(magic) for magic in COMPRESSED)
+    return next((v for magic, v in COMPRESSED.items() if head.startswith(magic)), None)
 
 
 def _read_compressed(path: Path, **options) -> Source:
     """A gzip, bzip2 or xz log (an archived run): decompressed, then read like the file inside."""
-    with path.open("rb") as f:
-        head = f.read(6)
-    module, suffix = next(v for magic, v in COMPRESSED.items() if head.startswith(magic))
+    module, suffix = _compression(path)
     try:
         data = module.decompress(path.read_bytes())
     except (OSError, EOFError, ValueError, lzma.LZMAError) as e:
