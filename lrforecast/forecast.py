@@ -47,7 +47,8 @@ class Prediction:
 def held_out_error(law: Law) -> float | None:
     """The law's mean relative error on runs (or steps) it was not fitted on, when it was measured
     (law auto's cross-validation, the bundled default's leave-one-out refits)."""
-    value = (law.options.get("held_out") or {}).get("PredE")
+    held_out = law.options.get("held_out") or {}
+    value = held_out.get("TrendE", held_out.get("PredE"))  # law files before TrendE kept PredE
     return None if value is None else float(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 METRICS = ("R2", "MAE", "RMSE", "PredE", "WorstE")
+TREND_SCATTER = 1e-3  # trend_error averages the log's scatter down to 0.1% of the loss
 
 
 def curve_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -22,9 +23,23 @@ def curve_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     }
 
 
-def mean_metrics(per_run: list[dict[str, float]]) -> dict[str, float]:
+def mean_metrics(per_run: list[dict[str, float]], keys: tuple[str, ...] = METRICS) -> dict[str, float]:
     """The unweighted mean of each metric over runs, as the reference protocol reports it."""
-    return {k: float(np.mean([m[k] for m in per_run])) for k in METRICS}
+    return {k: float(np.mean([m[k] for m in per_run])) for k in keys}
+
+
+def trend_error(y: np.ndarray, p: np.ndarray, noise: float) -> float:
+    """PredE against the run's trend: over means of k consecutive points, k large enough that the
+    log's point-to-point scatter (`noise`) averages down to TREND_SCATTER of the loss (at most
+    n/20 points). A clean log (a validation loss) gets k = 1, PredE itself; a per-batch training
+    loss scatters by a few percent, which no forecast of the expected loss can or should follow."""
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    level = noise / float(np.mean(np.abs(y))) if np.isfinite(noise) else 0.0
+    k = int(np.clip(np.ceil((level / TREND_SCATTER) ** 2), 1, max(1, y.size // 20)))
+    starts = np.linspace(0, y.size, y.size // k + 1).astype(np.int64)[:-1]  # bins of k or k+1 points
+    sizes = np.diff(np.r_[starts, y.size])
+    yb, pb = np.add.reduceat(y, starts) / sizes, np.add.reduceat(p, starts) / sizes
+    return float(np.mean(np.abs(yb - pb) / np.abs(yb)))
 
 
 def noise_level(y: np.ndarray) -> float:

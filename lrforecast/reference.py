@@ -17,7 +17,7 @@ from .metrics import mean_metrics
 from .readers import read_run
 from .run import Run
 from .schedules import Schedule, parse_schedule
-from .selection import leave_one_out
+from .selection import SCORED, held_out_summary, leave_one_out
 
 BUNDLED = Path(__file__).parent / "data" / "mpl25m"
 DEFAULT_LAW = BUNDLED / "default_law.json"
@@ -64,8 +64,8 @@ def fit_default_law(**fit_options) -> Law:
     observed, schedules = [r for r, _ in runs.values()], [s for _, s in runs.values()]
     law = fit_law(observed, schedules, **fit_options)
     folds, law.refits = leave_one_out(observed, schedules, **fit_options)
-    law.options["held_out"] = {"PredE": mean_metrics(list(folds.values()))["PredE"],
-                               "how": "leave one run out"}
+    law.options["held_out"] = held_out_summary(mean_metrics(list(folds.values()), SCORED),
+                                               "leave one run out")
     law.notes.append(f"{law.name} law fitted on the {len(runs)} bundled 25M reference runs "
                      "(Luo et al. 2025)")
     return law

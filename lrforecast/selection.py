@@ -5,13 +5,15 @@ Folds, on the runs at hand only:
 - horizon: fit on the first third of every run's steps, predict the whole runs. Forecasts are
   usually asked for longer than the fitted runs, which leaving a run out does not test.
 With a single run only the horizon fold exists (a held-out tail of the run).
-The score is the mean PredE of the two kinds (the leave-one-out folds averaged first), so new
-shapes and longer horizons weigh the same however many runs there are.
+The score is the mean TrendE of the two kinds (the leave-one-out folds averaged first), so new
+shapes and longer horizons weigh the same however many runs there are. TrendE is PredE against
+the run's trend (metrics.trend_error): for a clean log the same, for a noisy per-batch loss the
+error of the forecast rather than the scatter of single points around it.
 
 A few runs give few folds, and their scores scatter more than the laws differ: at 100M the
 multi-power law's mean is lower with the momentum law lower on two of four folds. So the lower
 mean alone would pick a law by chance. The multi-power law (PREFERRED) is kept unless another law
-has the lower PredE on every fold: it is the later law, built for what the momentum law misses
+has the lower score on every fold: it is the later law, built for what the momentum law misses
 (step drops, short cooldowns), and ahead of it at every model size in the published comparison.
 A fold whose fit saw no LR decay (the first third of a WSD run, say) cannot judge how a law
 forecasts a decay, which is what ranking schedules needs: it does not count in that test.
@@ -32,11 +34,14 @@ from .fitting import Progress, fit_law
 from .forecast import evaluate
 from .law import Law
 from .laws import LAWS
-from .metrics import mean_metrics
+from .metrics import METRICS, mean_metrics, noise_level, trend_error
 from .run import Run
 from .schedules import Schedule
 
 HORIZON_FRACTION = 1 / 3
+SCORE = "TrendE"
+SCORED = (*METRICS, SCORE)
+HOW = "cross-validated mean TrendE (PredE against each run's trend)"
 PREFERRED = "multipower"
 MAX_LORO_FOLDS = 4  # with many runs, leave out at most this many (evenly spread) in turn
 
@@ -66,7 +71,7 @@ def leave_one_out(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, 
         fitted = fit_law([runs[j] for j in others], [schedules[j] for j in others], law=law, **options)
         if on_fit is not None:
             on_fit()
-        folds[f"leave out {runs[i].name}"] = {**evaluate(fitted, runs[i], schedules[i])["metrics"],
+        folds[f"leave out {runs[i].name}"] = {**held_out_metrics(fitted, runs[i], schedules[i]),
                                               "fit_lr_decay": fitted.fit_window["lr_decay"]}
         refits.append(fitted.params)
     return folds, refits
@@ -76,7 +81,7 @@ def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str,
                    **options) -> dict:
     """Mean metrics of each fold and over folds (see module doc)."""
     folds, refits = leave_one_out(runs, schedules, law, on_fit, **options)
-    kinds = [mean_metrics(list(folds.values()))] if folds else []
+    kinds = [mean_metrics(list(folds.values()), SCORED)] if folds else []
     try:
         fitted = fit_law([head(r, HORIZON_FRACTION) for r in runs], schedules, law=law, **options)
     except InputError:  # too few points in the first third to fit: no horizon fold
@@ -84,12 +89,20 @@ def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str,
     if on_fit is not None:
         on_fit()
     if fitted is not None:
-        folds["horizon"] = {**mean_metrics([evaluate(fitted, r, s)["metrics"]
-                                            for r, s in zip(runs, schedules, strict=True)]),
+        folds["horizon"] = {**mean_metrics([held_out_metrics(fitted, r, s)
+                                            for r, s in zip(runs, schedules, strict=True)], SCORED),
                             "fit_lr_decay": fitted.fit_window["lr_decay"]}
         kinds.append(folds["horizon"])
         refits = refits or [fitted.params]
-    return {"folds": folds, "mean": mean_metrics(kinds) if kinds else None, "refits": refits}
+    return {"folds": folds, "mean": mean_metrics(kinds, SCORED) if kinds else None, "refits": refits}
+
+
+def held_out_metrics(law: Law, run: Run, schedule: Schedule) -> dict[str, float]:
+    """The law's metrics on a run it was not fitted on, and its TrendE there."""
+    result = evaluate(law, run, schedule)
+    c = result["curve"]
+    return {**result["metrics"],
+            SCORE: trend_error(c["observed"], c["predicted"], noise_level(c["observed"]))}
 
 
 def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Progress | None = None,
@@ -122,22 +135,28 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
     chosen, why = choose(scores)
     best = laws[chosen]
     best.refits = scores[chosen]["refits"]
-    scored = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"]["PredE"])
-    summary = {"chosen": chosen, "score": "cross-validated mean PredE", "rule": why,
+    scored = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"][SCORE])
+    summary = {"chosen": chosen, "score": HOW, "rule": why,
                "cv": {n: {k: v for k, v in scores[n].items() if k != "refits"}
                       for n in scored + [n for n in scores if n not in scored]},
                "failed": failures}
     if len(scored) > 1:
         other = scored[1] if chosen == scored[0] else scored[0]
-        a, b = (scores[n]["mean"]["PredE"] for n in (chosen, other))
-        best.notes.append(f"law auto: {chosen} chosen ({why}); held-out error (cross-validated PredE) "
+        a, b = (scores[n]["mean"][SCORE] for n in (chosen, other))
+        best.notes.append(f"law auto: {chosen} chosen ({why}); held-out error (cross-validated, against "
+                          "the runs' trend) "
                           f"{100 * a:.3g}% of the loss against {100 * b:.3g}% for {other}")
     elif not scored:
         best.notes.append(f"law auto: {chosen} chosen ({why}); its error on unseen steps is unknown")
     best.options["selection"] = summary
     if scores[chosen]["mean"]:
-        best.options["held_out"] = {"PredE": scores[chosen]["mean"]["PredE"], "how": summary["score"]}
+        best.options["held_out"] = held_out_summary(scores[chosen]["mean"], HOW)
     return best
+
+
+def held_out_summary(mean: dict[str, float], how: str) -> dict:
+    """What a law keeps of its cross-validation: the held-out error (TrendE), raw PredE, and how."""
+    return {SCORE: mean[SCORE], "PredE": mean["PredE"], "how": how}
 
 
 def choose(scores: dict[str, dict]) -> tuple[str, str]:
@@ -147,14 +166,14 @@ def choose(scores: dict[str, dict]) -> tuple[str, str]:
     if not any(s["mean"] for s in scores.values()):
         return (PREFERRED if PREFERRED in scores else next(iter(scores)),
                 "too few points to hold any out and fit the rest, so the default")
-    ranked = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"]["PredE"])
+    ranked = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"][SCORE])
     best = ranked[0]
     if best == PREFERRED or not scores.get(PREFERRED, {}).get("mean"):
         return best, "lowest mean"
     folds = {f: m for f, m in scores[best]["folds"].items() if m.get("fit_lr_decay", 1.0) >= DECAY_SEEN}
     if not folds:
         return PREFERRED, f"no fold was fitted on an LR decay, so none can judge; the default {PREFERRED}"
-    wins = sum(folds[f]["PredE"] < scores[PREFERRED]["folds"][f]["PredE"] for f in folds)
+    wins = sum(folds[f][SCORE] < scores[PREFERRED]["folds"][f][SCORE] for f in folds)
     if wins == len(folds):
         return best, "lower on the only fold" if wins == 1 else f"lower on all {wins} folds"
     return PREFERRED, (f"{best} lower on only {wins} of {len(folds)} folds: "

@@ -180,10 +180,12 @@ def test_fit_auto_says_which_law_won(cli, tmp_path, mpl_runs):
     assert d["law"] == sel["chosen"] and set(sel["cv"]) == {"momentum", "multipower"}
     assert any(n.startswith("law auto:") for n in d["notes"])
     assert len(d["refits"]) == 3 and set(d["refits"][0]) == set(d["params"])
-    scores = {k: v["mean"]["PredE"] for k, v in sel["cv"].items()}
-    assert scores[d["law"]] == d["options"]["held_out"]["PredE"]
+    scores = {k: v["mean"]["TrendE"] for k, v in sel["cv"].items()}
+    assert scores[d["law"]] == d["options"]["held_out"]["TrendE"]
+    # validation losses scatter by 0.03%: against the trend is against the points
+    assert sel["cv"][d["law"]]["mean"]["PredE"] == pytest.approx(scores[d["law"]], rel=1e-12)
     if scores[d["law"]] > min(scores.values()):  # only the preferred law is kept without the lowest mean
-        folds = {k: {f: m["PredE"] for f, m in v["folds"].items()} for k, v in sel["cv"].items()}
+        folds = {k: {f: m["TrendE"] for f, m in v["folds"].items()} for k, v in sel["cv"].items()}
         other = min(scores, key=scores.get)
         assert d["law"] == PREFERRED and "too close to call" in sel["rule"]
         assert any(folds[other][f] >= folds[PREFERRED][f] for f in folds[other])
@@ -258,7 +260,7 @@ def test_predict_gives_the_refit_band_of_a_law_with_refits(cli, tmp_path, mpl_ru
 
 def test_compare_states_the_held_out_error_and_flags_a_close_call(cli, mpl_runs):
     d = json.loads(cli("compare", "--schedules", "cosine,wsd", "--json").out)
-    err = d["held_out"]["PredE"]
+    err = d["held_out"]["TrendE"]
     assert 0 < err < 0.01 and d["held_out"]["how"] == "leave one run out"
     gap = d["schedules"][1]["final_loss"] - d["schedules"][0]["final_loss"]
     assert gap > err * d["schedules"][0]["final_loss"]  # wsd vs cosine: a clear call, no warning

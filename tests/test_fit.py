@@ -134,8 +134,8 @@ def test_a_parameter_stuck_at_its_bound_is_named_with_the_edge():
 def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold():
 
     def cv(**folds):
-        return {"folds": {f: {"PredE": v} for f, v in folds.items()},
-                "mean": {"PredE": float(np.mean(list(folds.values())))}}
+        return {"folds": {f: {"TrendE": v} for f, v in folds.items()},
+                "mean": {"TrendE": float(np.mean(list(folds.values())))}}
 
     close = {PREFERRED: cv(a=1.0, b=3.0, h=2.5), "momentum": cv(a=1.1, b=1.0, h=2.0)}
     chosen, why = choose(close)  # momentum's mean is lower, but not on fold a
@@ -191,6 +191,22 @@ def test_a_flat_loss_is_a_degenerate_fit():
             [parse_schedule("cosine:peak=3e-4:warmup=100:total=5000")])
 
 
+def test_the_held_out_error_of_a_noisy_log_is_measured_against_its_trend(mpl_runs):
+    from lrforecast.forecast import held_out_error
+    from lrforecast.metrics import noise_level, trend_error
+
+    from .conftest import REAL
+    rng = np.random.default_rng(0)
+    trend = 3.0 + 2.0 / np.sqrt(np.arange(1, 3001))
+    noisy = trend + rng.normal(0.0, 0.1, trend.size)  # a per-batch loss: 3% scatter
+    assert trend_error(noisy, trend, noise_level(noisy)) < 0.1 * trend_error(noisy, trend, 0.0)
+    assert trend_error(trend, 1.01 * trend, noise_level(trend)) == pytest.approx(0.01)
+    run = read_run(REAL / "tinyllama-poem-lora-events.out.tfevents.1698362541.defea657d2b6.26.0")
+    law = fit([run], [parse_schedule("log")])  # per-batch training loss, scatter 4% of the loss
+    held_out = law.options["held_out"]
+    assert held_out_error(law) == held_out["TrendE"] < held_out["PredE"] / 3
+
+
 def test_a_bad_fit_of_a_log_without_scatter_is_still_called_so():
     from lrforecast.fitting import _fit_quality_notes
     info = {"name": "line", "metrics": {"R2": 0.5, "RMSE": 0.01}, "noise": 0.0}  # exact steps: no scatter
@@ -231,5 +247,7 @@ def test_the_stored_default_law_is_what_fitting_the_bundled_runs_gives_now():
     assert len(stored.refits) == len(fresh.refits) == 4
     for a, b in zip(stored.refits, fresh.refits, strict=True):
         assert a == pytest.approx(b, rel=1e-6)
-    assert stored.options["held_out"]["PredE"] == pytest.approx(fresh.options["held_out"]["PredE"], rel=1e-6)
+    a, b = stored.options["held_out"], fresh.options["held_out"]
+    assert a["how"] == b["how"]
+    assert (a["TrendE"], a["PredE"]) == pytest.approx((b["TrendE"], b["PredE"]), rel=1e-6)
     assert (stored.peak_lr, stored.warmup, stored.total) == (fresh.peak_lr, fresh.warmup, fresh.total)
