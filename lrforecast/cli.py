@@ -286,6 +286,10 @@ def evaluate_cmd(
     _note(_describe([observed]))
     _warn(result["warnings"])
     out.print(report.metrics_table([result], f"{fitted.name} law on {observed.name}"))
+    m = result["metrics"]
+    if m["TrendE"] < 0.9 * m["PredE"]:
+        _note([f"against the run's trend the error is {100 * m['TrendE']:.3g}% of the loss; PredE "
+               f"({100 * m['PredE']:.3g}%) also counts the log's point-to-point scatter"])
     if chart:
         print(report.backtest_chart(result, color=out.is_terminal))
 

@@ -12,7 +12,7 @@ import numpy as np
 from .areas import DECAY_SEEN, lr_decay
 from .errors import InputError
 from .law import Law
-from .metrics import curve_metrics
+from .metrics import curve_metrics, noise_level, trend_error
 from .run import Run
 from .schedules import Schedule, parse_schedule, resolve
 
@@ -213,7 +213,8 @@ def _with_step(law: Law, sched: Schedule, p: Prediction, step: int) -> Predictio
 
 
 def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = None) -> dict:
-    """Backtest: the law's prediction against an observed run, over its points after warmup."""
+    """Backtest: the law's prediction against an observed run, over its points after warmup.
+    Its metrics are the protocol's five and TrendE, PredE against the run's trend."""
     schedule = resolve(schedule, run)
     eta = schedule.lr_for(run)
     start = max(schedule.warmup, 1) if from_step is None else from_step
@@ -222,8 +223,9 @@ def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = Non
         raise InputError(f"{run.source}: fewer than 2 points between step {start} and the end of "
                          f"the schedule ({eta.size}); check the schedule")
     pred = law.predict_lr(eta, run.steps[keep], schedule.warmup)
+    y = run.loss[keep]
     return {"run": run.name, "source": run.source, "schedule": schedule.spec,
             "points": int(keep.sum()), "dropped_beyond_schedule": int((run.steps >= eta.size).sum()),
-            "metrics": curve_metrics(run.loss[keep], pred),
+            "metrics": {**curve_metrics(y, pred), "TrendE": trend_error(y, pred, noise_level(y))},
             "warnings": validity_warnings(law, schedule, eta),
             "curve": {"step": run.steps[keep], "observed": run.loss[keep], "predicted": pred}}

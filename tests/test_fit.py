@@ -205,6 +205,8 @@ def test_the_held_out_error_of_a_noisy_log_is_measured_against_its_trend(mpl_run
     law = fit([run], [parse_schedule("log")])  # per-batch training loss, scatter 4% of the loss
     held_out = law.options["held_out"]
     assert held_out_error(law) == held_out["TrendE"] < held_out["PredE"] / 3
+    backtest = evaluate(law, run, parse_schedule("log"))["metrics"]  # on the fitted run itself
+    assert backtest["TrendE"] < backtest["PredE"] / 3
 
 
 def test_a_bad_fit_of_a_log_without_scatter_is_still_called_so():
