@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -253,3 +255,16 @@ def test_the_stored_default_law_is_what_fitting_the_bundled_runs_gives_now():
     assert a["how"] == b["how"]
     assert (a["TrendE"], a["PredE"]) == pytest.approx((b["TrendE"], b["PredE"]), rel=1e-6)
     assert (stored.peak_lr, stored.warmup, stored.total) == (fresh.peak_lr, fresh.warmup, fresh.total)
+
+
+def test_the_readme_python_example_runs_on_a_real_log(capsys):
+    import re
+
+    from .conftest import REAL
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    path = REAL / "nsllm-qwen3-8b-cpt-trainer_state.json"  # its LR is logged every 5 steps
+    namespace: dict = {}
+    exec(code.replace('"trainer_state.json"', repr(str(path))), namespace)  # noqa: S102
+    assert capsys.readouterr().out.strip() in ("cosine", "wsd")
+    assert namespace["curve"].steps[-1] == namespace["law"].total - 1
