@@ -265,6 +265,6 @@ def test_the_readme_python_example_runs_on_a_real_log(capsys):
     code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
     path = REAL / "nsllm-qwen3-8b-cpt-trainer_state.json"  # its LR is logged every 5 steps
     namespace: dict = {}
-    exec(code.replace('"trainer_state.json"', repr(str(path))), namespace)  # noqa: S102
+    exec(code.replace('"trainer_state.json"', repr(str(path))), namespace)
     assert capsys.readouterr().out.strip() in ("cosine", "wsd")
     assert namespace["curve"].steps[-1] == namespace["law"].total - 1
