@@ -21,6 +21,7 @@ from .errors import InputError
 from .schedules import Schedule, lr_alignment, parse_schedule
 
 MATCH = 0.02  # largest mismatch allowed, as a fraction of the peak LR (a fit warns beyond it too)
+MAX_FIT_POINTS = 5000  # the parameters are fitted on at most this many logged points, checked on all
 PEAK, WARMUP, START, TOTAL, FLOOR = range(5)  # the parameter vector
 
 
@@ -101,16 +102,17 @@ def fit_family(family: Family, steps: np.ndarray, lr: np.ndarray) -> Schedule:
 
 def recognise(steps: np.ndarray, lr: np.ndarray) -> tuple[Schedule | None, Schedule | None, float]:
     """(the schedule the logged LR follows or None, the closest candidate, its largest mismatch as
-    a fraction of the peak). Among candidates within max(2x, +0.1% of peak) of the closest, the
-    simplest is kept."""
+    a fraction of the peak, over every logged point). Among candidates within max(2x, +0.1% of
+    peak) of the closest, the simplest is kept."""
     ok = np.isfinite(lr)
     steps, lr = np.asarray(steps)[ok], np.asarray(lr, dtype=float)[ok]
     if steps.size < 3 or lr.max() <= 0:
         return None, None, np.inf
+    fit_on = np.unique(np.linspace(0, steps.size - 1, min(steps.size, MAX_FIT_POINTS)).astype(np.int64))
     scored = []
     for family in FAMILIES:
         try:
-            sched = fit_family(family, steps, lr)
+            sched = fit_family(family, steps[fit_on], lr[fit_on])
         except (ValueError, InputError):  # a degenerate guess (a decay start past the end, say)
             continue
         a = lr_alignment(steps, lr, sched.lr())
