@@ -280,6 +280,16 @@ def test_wandb_export_uses_the_trainer_step(tmp_path):
     assert run.steps[0] == 10 and run.loss[0] == pytest.approx(2.99) and run.lr[0] == 1e-4
 
 
+def test_python_dicts_with_a_step_field_are_records(tmp_path):
+    log = tmp_path / "train.out"
+    lines = ["starting run", "{'model': 'gpt', 'layers': 12}"]  # a config line, no step
+    lines += [f"{{'iter': {i}, 'loss': {3 - i / 1000:.4f}, 'lr': 0.0006}}" for i in range(10, 500, 10)]
+    log.write_text("\n".join(lines) + "\n")
+    run = read_run(log)
+    assert run.steps[0] == 10 and run.steps[-1] == 490 and run.loss[0] == pytest.approx(2.99)
+    assert run.lr[0] == 6e-4 and "python dicts, step=iter" in run.notes[0]
+
+
 def test_a_wandb_export_of_several_runs_keeps_them_apart(tmp_path, cli):
     p = tmp_path / "wandb_export.csv"
     rows = ["Step,big - train/loss,big - train/loss__MIN,small - train/loss,small - train/loss__MAX"]

@@ -4,9 +4,9 @@ Each pattern has a `start` that marks a line as a training-step line and a full 
 groups `step`, `loss` and optionally `lr`. A line that starts like a step line but does not match
 (another process's output broke it) is skipped and counted, not fatal.
 
-The Hugging Face Trainer prints its logs as Python dicts without the step
-(`{'loss': 2.31, 'learning_rate': 5e-05, 'epoch': 0.1}`); the step is the count of the progress bar
-(tqdm, on stderr) drawn last before the dict, so such a log needs stderr too.
+Python dicts printed by a training loop are read as records. The Hugging Face Trainer prints them
+without the step (`{'loss': 2.31, 'learning_rate': 5e-05, 'epoch': 0.1}`); the step is then the
+count of the progress bar (tqdm, on stderr) drawn last before the dict, so such a log needs stderr.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .records import Series
+from .detect import STEP_KEYS
+from .records import Series, columns_to_series, records_to_columns
 
 NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
 PATTERNS = {
@@ -31,7 +32,7 @@ PATTERNS = {
                  rf".*?lm loss: (?P<loss>{NUM}) \|"),
     "torchtitan": (r"step:\s*\d+\s+loss:",
                    rf"step:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{NUM})"),
-    "hf-trainer": (r"\{'loss': ", r"\{'loss': [^{}]*\}"),  # no step: see _read_hf
+    "python-dicts": (r"\{'", r"\{'[^{}]*\}"),  # a step field or a progress bar: see _read_dicts
 }
 HF_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")  # tqdm: " 3%|▎    | 10/3000 [00:10<10:00, ..."
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -71,8 +72,8 @@ def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, list
             raise InputError(f"{path}: no training-step lines recognised (llm.c, nanoGPT, Megatron, "
                              "torchtitan, Hugging Face Trainer); give --pattern with named groups step, "
                              "loss and lr")
-        if name == "hf-trainer":
-            return _read_hf(lines, path)
+        if name == "python-dicts":
+            return _read_dicts(lines, path)
         start, full = (re.compile(x) for x in PATTERNS[name])
     steps, loss, lr, broken = [], [], [], 0
     has_lr = "lr" in full.groupindex
@@ -97,32 +98,46 @@ def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, list
     return series, name, notes
 
 
-def _read_hf(lines: list[str], path: Path) -> tuple[Series, str, list[str]]:
-    """Hugging Face Trainer stdout: each training-log dict takes the progress-bar count drawn last
-    before it (in captured logs the bar at the logging step ends the line the dict starts on)."""
-    rx = re.compile(rf"{PATTERNS['hf-trainer'][1]}|{HF_BAR.pattern}")
-    steps, loss, lr, broken, last_bar = [], [], [], 0, None
+def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, list[str]]:
+    """Python dicts printed by a training loop. With a step field (`{'step': 10, 'loss': 2.3}`)
+    that is the step; without one (the Hugging Face Trainer) each dict takes the progress-bar count
+    drawn last before it (in captured logs the bar at the logging step ends the line the dict
+    starts on). Quoted numbers ('1.178', as TRL prints them) are numbers."""
+    rx = re.compile(rf"{PATTERNS['python-dicts'][1]}|{HF_BAR.pattern}")
+    records, bars, broken, last_bar = [], [], 0, None
     for line in lines:
         for item in rx.finditer(line):
             if not item.group(0).startswith("{"):
                 last_bar = int(item.group(1))
                 continue
-            if last_bar is None:
-                raise InputError(f"{path}: Hugging Face Trainer logs without progress-bar counts before "
-                                 "them: the printed logs carry no step. Capture stderr too (2>&1), or "
-                                 "read trainer_state.json from the run's checkpoint folder")
             try:
                 logs = ast.literal_eval(item.group(0))
-                pair = float(logs["loss"]), float(logs.get("learning_rate", np.nan))
-            except (ValueError, SyntaxError, TypeError, KeyError):
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 broken += 1
                 continue
-            steps.append(last_bar)
-            loss.append(pair[0])
-            lr.append(pair[1])
-    s = np.asarray(steps, dtype=np.int64)
-    series: Series = {"loss": (s, np.asarray(loss))}
-    if np.isfinite(lr).any():
-        series["lr"] = (s, np.asarray(lr))
-    notes = ["steps read from the progress bar"]
-    return series, "hf-trainer", notes + ([f"skipped {broken} unreadable log dicts"] if broken else [])
+            if isinstance(logs, dict):
+                records.append({k: _number_text(v) for k, v in logs.items()})
+                bars.append(last_bar)
+    notes = [f"skipped {broken} unreadable dicts"] if broken else []
+    cols = records_to_columns(records)
+    if any(k in cols for k in STEP_KEYS):
+        series, step_name = columns_to_series(cols, str(path))
+        return series, f"python dicts, step={step_name}", notes
+    if all(b is None for b in bars):
+        raise InputError(f"{path}: Hugging Face Trainer logs without progress-bar counts before them: "
+                         "the printed logs carry no step. Capture stderr too (2>&1), or read "
+                         "trainer_state.json from the run's checkpoint folder")
+    cols["step"] = (np.array([np.nan if b is None else b for b in bars], dtype=float),
+                    np.array([b is not None for b in bars]))
+    series, _ = columns_to_series(cols, str(path), "step")
+    return series, "hf-trainer", ["steps read from the progress bar"] + notes
+
+
+def _number_text(v):
+    """'1.178' -> 1.178; anything else as it is."""
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
