@@ -1,12 +1,14 @@
-"""Fit time on a long schedule: 200,000 steps with a loss point every 100 steps.
+"""Fit time and memory on a long schedule: 200,000 steps with a loss point every 100 steps.
 
 The run is synthetic (a multi-power law with the 100M reference parameters plus 0.3% noise)
 because no public curve this long ships here; what is measured is the cost, not the accuracy.
+Memory is the process's peak resident size so far (it only grows), read after each fit.
 Run: `make bench` or `python benchmarks/long_schedule.py`.
 """
 
 from __future__ import annotations
 
+import resource
 import time
 
 import numpy as np
@@ -32,13 +34,15 @@ def main() -> None:
         loss = truth.predict_lr(s.lr(), steps, 2000) * (1 + 0.003 * rng.standard_normal(steps.size))
         runs.append(Run.from_points(f"run{i}", steps, loss))
         scheds.append(s)
-    print(f"{len(runs)} runs of 200,000 steps, {runs[0].steps.size} points each")
-    print("| law | runs | fit s |\n|---|---|---|")
+    print(f"{len(runs)} runs of 200,000 steps, {runs[0].steps.size} points each; peak RSS before any "
+          f"fit {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print("| law | runs | fit s | peak RSS MB |\n|---|---|---|---|")
     for law in ("momentum", "multipower", "auto"):
         for n in (1, 2):
             t = time.perf_counter()
             fitted = fit(runs[:n], scheds[:n], law=law)
-            print(f"| {law} ({fitted.name}) | {n} | {time.perf_counter() - t:.1f} |", flush=True)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+            print(f"| {law} ({fitted.name}) | {n} | {time.perf_counter() - t:.1f} | {rss:.0f} |", flush=True)
 
 
 if __name__ == "__main__":
