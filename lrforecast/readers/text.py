@@ -118,6 +118,8 @@ def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, list[str]]:
             if isinstance(logs, dict):
                 records.append({k: _number_text(v) for k, v in logs.items()})
                 bars.append(last_bar)
+    if not records:
+        raise InputError(f"{path}: none of its {broken} printed dicts could be read; give --pattern")
     notes = [f"skipped {broken} unreadable dicts"] if broken else []
     cols = records_to_columns(records)
     if any(k in cols for k in STEP_KEYS):
