@@ -71,7 +71,7 @@ def leave_one_out(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, 
         fitted = fit_law([runs[j] for j in others], [schedules[j] for j in others], law=law, **options)
         if on_fit is not None:
             on_fit()
-        folds[f"leave out {runs[i].name}"] = {**held_out_metrics(fitted, runs[i], schedules[i]),
+        folds[f"leave out {runs[i].name}"] = {**evaluate(fitted, runs[i], schedules[i])["metrics"],
                                               "fit_lr_decay": fitted.fit_window["lr_decay"]}
         refits.append(fitted.params)
     return folds, refits
@@ -89,17 +89,13 @@ def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str,
     if on_fit is not None:
         on_fit()
     if fitted is not None:
-        folds["horizon"] = {**mean_metrics([held_out_metrics(fitted, r, s)
+        folds["horizon"] = {**mean_metrics([evaluate(fitted, r, s)["metrics"]
                                             for r, s in zip(runs, schedules, strict=True)], SCORED),
                             "fit_lr_decay": fitted.fit_window["lr_decay"]}
         kinds.append(folds["horizon"])
         refits = refits or [fitted.params]
     return {"folds": folds, "mean": mean_metrics(kinds, SCORED) if kinds else None, "refits": refits}
 
-
-def held_out_metrics(law: Law, run: Run, schedule: Schedule) -> dict[str, float]:
-    """The law's metrics (TrendE among them) on a run it was not fitted on."""
-    return evaluate(law, run, schedule)["metrics"]
 
 
 def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Progress | None = None,
