@@ -3,6 +3,7 @@ the `tensorboard` package's own loader."""
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -278,6 +279,40 @@ def test_wandb_export_uses_the_trainer_step(tmp_path):
     p.write_text("\n".join(rows) + "\n")
     run = read_run(p)
     assert run.steps[0] == 10 and run.loss[0] == pytest.approx(2.99) and run.lr[0] == 1e-4
+
+
+WANDB_FIXTURE = Path(__file__).parent / "data" / "wandb-offline-run.wandb.gz"  # make_wandb_fixture.py
+
+
+def test_a_wandb_run_file_gives_what_was_logged(tmp_path, cli):
+    import gzip
+    import math
+    folder = tmp_path / "wandb" / "offline-run-20261125_160648-abc123"  # as wandb leaves it
+    folder.mkdir(parents=True)
+    file = folder / "run-abc123.wandb"
+    file.write_bytes(gzip.decompress(WANDB_FIXTURE.read_bytes()))
+    src = read_source(folder)
+    assert src.format == "wandb" and src.step_field == "_step"
+    series = src.runs[folder.name]
+    steps, loss = series["train/loss"]
+    assert steps.tolist() == list(range(400))  # 400 rows over 6 blocks of 32 KiB
+    want = [3.0 + 5.0 / math.sqrt(s + 10) for s in range(400)]
+    assert np.isnan(loss[200]) and np.delete(loss, 200).tolist() == want[:200] + want[201:]
+    assert series["tokens"][1].tolist() == [1024.0 * s for s in range(400)]  # integers
+    assert series["train/grad_norm"][1][-1] == 1.0 + 399 / 400  # {"train": {"grad_norm": ...}}
+    assert series["eval/loss"][0].tolist() == [0, 100, 200, 300]
+    run = read_run(file)
+    assert run.steps.size == 399 and "dropped 1 non-finite losses" in run.notes
+    assert run.lr[0] == 3e-4 and cli("fit", folder, "--law", "momentum").code == 0
+    # a run killed while writing: the read stops at the cut record, with a note
+    cut = tmp_path / "cut.wandb"
+    cut.write_bytes(file.read_bytes()[:100_000])
+    src = read_source(cut)
+    assert 100 < src.runs["cut"]["train/loss"][0].size < 400 and "stops being readable" in src.notes[0]
+    damaged = bytearray(file.read_bytes())
+    damaged[50_000] ^= 0xFF
+    (tmp_path / "damaged.wandb").write_bytes(bytes(damaged))
+    assert read_source(tmp_path / "damaged.wandb").runs["damaged"]["train/loss"][0].size < 400
 
 
 def test_python_dicts_with_a_step_field_are_records(tmp_path):

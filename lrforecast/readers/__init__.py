@@ -25,8 +25,9 @@ from .records import Series
 from .table import read_table_runs
 from .tensorboard import LFS_MAGIC, is_event_file, read_tensorboard
 from .text import PATTERNS, read_text
+from .wandb import is_wandb_file, read_wandb, wandb_file
 
-FORMATS = ("tensorboard", "trainer_state", "jsonl", "csv", "tsv", "parquet", "text")
+FORMATS = ("tensorboard", "wandb", "trainer_state", "jsonl", "csv", "tsv", "parquet", "text")
 
 
 @dataclass
@@ -50,8 +51,12 @@ def _looks_binary(head: bytes) -> bool:
 
 def detect_format(path: Path) -> str:
     """The format from the name, then from the first bytes."""
-    if path.is_dir() or is_event_file(path):
+    if path.is_dir():
+        return "wandb" if wandb_file(path) is not None else "tensorboard"
+    if is_event_file(path):
         return "tensorboard"
+    if is_wandb_file(path):
+        return "wandb"
     suffix = path.suffix.lower()
     with path.open("rb") as f:
         head = f.read(4096)
@@ -99,9 +104,15 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     if format is not None and format not in FORMATS:
         raise InputError(f"--format {format} is unknown; use one of {', '.join(FORMATS)}")
     fmt = format or ("text" if pattern else detect_format(path))
-    if path.is_dir() and fmt != "tensorboard":
-        raise InputError(f"{source} is a directory; only TensorBoard logs are read from directories")
+    if path.is_dir() and fmt not in ("tensorboard", "wandb"):
+        raise InputError(f"{source} is a directory; only TensorBoard and W&B runs are read from directories")
     where = str(source)
+    if fmt == "wandb":
+        file = wandb_file(path) if path.is_dir() else path
+        if file is None:
+            raise InputError(f"{source}: no W&B run file (run-*.wandb) in this directory")
+        series, step_name, notes = read_wandb(file, step_key)
+        return Source(where, fmt, {path.name if path.is_dir() else file.stem: series}, step_name, notes)
     if fmt == "tensorboard":
         runs, notes = read_tensorboard(path, verify)
         if path.is_file():

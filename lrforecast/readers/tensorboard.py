@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from .wire import skip as _skip
+from .wire import varint as _varint
 
 LFS_MAGIC = b"version https://git-lfs"
 _DTYPES = {1: "<f4", 2: "<f8", 3: "<i4", 9: "<i8", 19: "<f2", 4: "<u1", 5: "<i2", 6: "<i1",
@@ -33,33 +35,6 @@ def is_event_file(path: Path) -> bool:
 def event_files(folder: Path) -> list[Path]:
     """Event files directly inside `folder`, in filename order (chronological for real writers)."""
     return sorted(p for p in folder.iterdir() if p.is_file() and is_event_file(p))
-
-
-def _varint(buf: bytes, i: int) -> tuple[int, int]:
-    b = buf[i]
-    if b < 0x80:
-        return b, i + 1
-    result, shift = b & 0x7F, 7
-    while True:
-        i += 1
-        b = buf[i]
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, i + 1
-        shift += 7
-
-
-def _skip(buf: bytes, i: int, wire: int) -> int:
-    if wire == 0:
-        return _varint(buf, i)[1]
-    if wire == 1:
-        return i + 8
-    if wire == 2:
-        n, i = _varint(buf, i)
-        return i + n
-    if wire == 5:
-        return i + 4
-    raise ValueError(f"unsupported wire type {wire}")
 
 
 def _skip_field(buf: bytes, i: int, key: int) -> int:
