@@ -304,6 +304,12 @@ def test_a_wandb_run_file_gives_what_was_logged(tmp_path, cli):
     run = read_run(file)
     assert run.steps.size == 399 and "dropped 1 non-finite losses" in run.notes
     assert run.lr[0] == 3e-4 and cli("fit", folder, "--law", "momentum").code == 0
+    other = folder.parent / "offline-run-20261126_090000-def456"  # the wandb/ folder of two runs
+    other.mkdir()
+    shutil.copy(file, other / "run-def456.wandb")
+    (folder.parent / "latest-run").symlink_to(other.name)  # as wandb links its last run
+    assert sorted(read_source(folder.parent).runs) == [folder.name, other.name]
+    assert read_run(folder.parent, run=other.name).steps.size == 399
     # a run killed while writing: the read stops at the cut record, with a note
     cut = tmp_path / "cut.wandb"
     cut.write_bytes(file.read_bytes()[:100_000])

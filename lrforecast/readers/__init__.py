@@ -25,7 +25,7 @@ from .records import Series
 from .table import read_table_runs
 from .tensorboard import LFS_MAGIC, is_event_file, read_tensorboard
 from .text import PATTERNS, read_text
-from .wandb import is_wandb_file, read_wandb, wandb_file
+from .wandb import is_wandb_file, read_wandb_runs, wandb_runs
 
 FORMATS = ("tensorboard", "wandb", "trainer_state", "jsonl", "csv", "tsv", "parquet", "text")
 
@@ -52,7 +52,7 @@ def _looks_binary(head: bytes) -> bool:
 def detect_format(path: Path) -> str:
     """The format from the name, then from the first bytes."""
     if path.is_dir():
-        return "wandb" if wandb_file(path) is not None else "tensorboard"
+        return "wandb" if wandb_runs(path) else "tensorboard"
     if is_event_file(path):
         return "tensorboard"
     if is_wandb_file(path):
@@ -108,11 +108,8 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
         raise InputError(f"{source} is a directory; only TensorBoard and W&B runs are read from directories")
     where = str(source)
     if fmt == "wandb":
-        file = wandb_file(path) if path.is_dir() else path
-        if file is None:
-            raise InputError(f"{source}: no W&B run file (run-*.wandb) in this directory")
-        series, step_name, notes = read_wandb(file, step_key)
-        return Source(where, fmt, {path.name if path.is_dir() else file.stem: series}, step_name, notes)
+        runs, step_name, notes = read_wandb_runs(path, step_key)
+        return Source(where, fmt, runs, step_name, notes)
     if fmt == "tensorboard":
         runs, notes = read_tensorboard(path, verify)
         if path.is_file():

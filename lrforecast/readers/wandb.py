@@ -38,6 +38,15 @@ def wandb_file(folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def wandb_runs(folder: Path) -> dict[str, Path]:
+    """{run name: run file} of a W&B run folder, or of a folder of them (`wandb/`, its
+    `latest-run` link skipped: it repeats a run)."""
+    if (file := wandb_file(folder)) is not None:
+        return {folder.name: file}
+    subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+    return {p.name: f for p in subs if (f := wandb_file(p)) is not None}
+
+
 def records(data: bytes) -> tuple[list[bytes], int | None]:
     """The whole records of a W&B file, and the offset where a damaged or cut record stopped the
     read (None when the file ends cleanly)."""
@@ -94,6 +103,19 @@ def history_rows(record: bytes) -> list[dict]:
             row["/".join(nested) if nested else key] = val
         rows.append(row)
     return rows
+
+
+def read_wandb_runs(path: Path, step_key: str | None = None
+                    ) -> tuple[dict[str, Series], str, list[str]]:
+    """Every run of a W&B run file, run folder or folder of run folders."""
+    files = wandb_runs(path) if path.is_dir() else {path.stem: path}
+    if not files:
+        raise InputError(f"{path}: no W&B run file (run-*.wandb) here or in its subfolders")
+    runs, notes, step_name = {}, [], "_step"
+    for name, file in files.items():
+        runs[name], step_name, more = read_wandb(file, step_key)
+        notes += [f"{name}: {n}" for n in more] if len(files) > 1 else more
+    return runs, step_name, notes
 
 
 def read_wandb(path: Path, step_key: str | None = None) -> tuple[Series, str, list[str]]:
