@@ -321,6 +321,31 @@ def test_a_wandb_run_file_gives_what_was_logged(tmp_path, cli):
     assert read_source(tmp_path / "damaged.wandb").runs["damaged"]["train/loss"][0].size < 400
 
 
+def test_an_mlflow_file_store_gives_one_run_per_run_folder(tmp_path, cli):
+    mlruns = tmp_path / "mlruns"
+    for run_id, name, offset in (("a1b2", "pilot", 0.0), ("c3d4", "", 0.5)):
+        run = mlruns / "1" / run_id
+        (run / "metrics" / "train").mkdir(parents=True)  # the key train/loss is a folder
+        (run / "tags").mkdir()
+        (run / "tags" / "mlflow.runName").write_text(name)
+        (run / "meta.yaml").write_text(f"run_id: {run_id}\n")
+        lines = [f"{1700000000000 + s} {3 + offset + 1 / (s + 1)} {s}" for s in range(0, 3000, 10)]
+        (run / "metrics" / "train" / "loss").write_text("\n".join(lines) + "\n")
+        (run / "metrics" / "learning_rate").write_text(
+            "\n".join(f"{1700000000000 + s} 0.0003 {s}" for s in range(0, 3000, 10)) + "\n")
+    (mlruns / "1" / "meta.yaml").write_text("name: exp\n")
+    src = read_source(mlruns)
+    assert src.format == "mlflow" and sorted(src.runs) == ["c3d4", "pilot"]  # unnamed: the run id
+    run = read_run(mlruns / "1" / "a1b2")
+    assert run.steps[:3].tolist() == [0, 10, 20] and run.loss[1] == pytest.approx(3 + 1 / 11)
+    assert run.lr[0] == 3e-4 and "loss=train/loss" in run.notes[0]
+    assert read_run(mlruns, run="c3d4").loss[0] == pytest.approx(4.5)
+    assert cli("fit", mlruns / "1" / "a1b2", "--law", "momentum").code == 0
+    (mlruns / "1" / "a1b2" / "metrics" / "learning_rate").write_text("not a metric line\n")
+    r = cli("inspect", mlruns / "1" / "a1b2")
+    assert r.code == 2 and "not an MLflow metric file" in r.err
+
+
 def test_python_dicts_with_a_step_field_are_records(tmp_path):
     log = tmp_path / "train.out"
     lines = ["starting run", "{'model': 'gpt', 'layers': 12}"]  # a config line, no step

@@ -21,13 +21,14 @@ from ..run import Run
 from .detect import LOSS_KEYS, LR_KEYS, pick
 from .hf import looks_like_trainer_state, read_trainer_state
 from .jsonl import read_jsonl
+from .mlflow import mlflow_runs, read_mlflow
 from .records import Series
 from .table import read_table_runs
 from .tensorboard import LFS_MAGIC, is_event_file, read_tensorboard
 from .text import PATTERNS, read_text
 from .wandb import is_wandb_file, read_wandb_runs, wandb_runs
 
-FORMATS = ("tensorboard", "wandb", "trainer_state", "jsonl", "csv", "tsv", "parquet", "text")
+FORMATS = ("tensorboard", "wandb", "mlflow", "trainer_state", "jsonl", "csv", "tsv", "parquet", "text")
 
 
 @dataclass
@@ -52,7 +53,9 @@ def _looks_binary(head: bytes) -> bool:
 def detect_format(path: Path) -> str:
     """The format from the name, then from the first bytes."""
     if path.is_dir():
-        return "wandb" if wandb_runs(path) else "tensorboard"
+        if wandb_runs(path):
+            return "wandb"
+        return "mlflow" if mlflow_runs(path) else "tensorboard"
     if is_event_file(path):
         return "tensorboard"
     if is_wandb_file(path):
@@ -104,8 +107,12 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     if format is not None and format not in FORMATS:
         raise InputError(f"--format {format} is unknown; use one of {', '.join(FORMATS)}")
     fmt = format or ("text" if pattern else detect_format(path))
-    if path.is_dir() and fmt not in ("tensorboard", "wandb"):
-        raise InputError(f"{source} is a directory; only TensorBoard and W&B runs are read from directories")
+    if path.is_dir() and fmt not in ("tensorboard", "wandb", "mlflow"):
+        raise InputError(f"{source} is a directory; only TensorBoard, W&B and MLflow runs are read from "
+                         "directories")
+    if fmt == "mlflow":
+        runs, notes = read_mlflow(path)
+        return Source(str(source), fmt, runs, "step", notes)
     where = str(source)
     if fmt == "wandb":
         runs, step_name, notes = read_wandb_runs(path, step_key)
