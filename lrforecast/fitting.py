@@ -22,14 +22,13 @@ from .laws import get_form
 from .laws.base import Curve
 from .metrics import curve_metrics, mean_metrics, noise_level
 from .run import Run
-from .schedules import Schedule, lr_alignment, resolve
+from .schedules import LR_MISMATCH, Schedule, lr_alignment, resolve
 
 DEFAULT_WARMUP_MODE = "real"
 HUBER_DELTA = 1e-3
 EARLY_FRACTION = 0.05  # the default window also skips the first 5% of the longest run
 N_REFINE = 3
 MAX_POINTS = 500  # points per run the fit uses at most
-LR_MISMATCH = 0.02  # a logged LR further than 2% of peak from the schedule is worth a warning
 LOW_R2 = 0.9  # below this, say whether the run's noise or the law is to blame
 AT_NOISE = 1.25  # an RMSE within this factor of the log's own scatter is noise-limited
 SPIKE, SPIKE_NOISE = 0.1, 10.0  # a point 10% and 10 scatters off the fitted curve is a spike

@@ -5,9 +5,9 @@ Trainers log the LR every few steps (Hugging Face every `logging_steps`, Megatro
 and then one of a few shapes: constant; linear or cosine decay to 0 or to a floor; or WSD (stable,
 then a linear, cosine or 1-sqrt decay). For each, the warmup is estimated from the rising logged
 points, the decay's start and length from the falling ones in closed form, then all are refined by
-least squares. A candidate counts only if it is within MATCH of the peak at every logged point, and
-the simplest one close to the best is kept (a cosine to 0 before the same with a floor, before a
-WSD). Anything else (steps, restarts) is not guessed: the user gives the schedule.
+least squares. A candidate counts only if it is within LR_MISMATCH (2%) of the peak at every logged
+point, and the simplest one close to the best is kept (a cosine to 0 before the same with a floor,
+before a WSD). Anything else (steps, restarts) is not guessed: the user gives the schedule.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .errors import InputError
-from .schedules import Schedule, lr_alignment, parse_schedule
+from .schedules import LR_MISMATCH, Schedule, lr_alignment, parse_schedule
 
-MATCH = 0.02  # largest mismatch allowed, as a fraction of the peak LR (a fit warns beyond it too)
 MAX_FIT_POINTS = 5000  # the parameters are fitted on at most this many logged points, checked on all
 PEAK, WARMUP, START, TOTAL, FLOOR = range(5)  # the parameter vector
 
@@ -122,4 +121,4 @@ def recognise(steps: np.ndarray, lr: np.ndarray) -> tuple[Schedule | None, Sched
         return None, None, np.inf
     best = min(m for _, m in scored)
     sched, worst = next((s, m) for s, m in scored if m <= max(2.0 * best, best + 1e-3))
-    return (sched if worst <= MATCH else None), sched, worst
+    return (sched if worst <= LR_MISMATCH else None), sched, worst

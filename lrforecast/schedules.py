@@ -379,6 +379,9 @@ def load_presets() -> dict[str, dict]:
     return out
 
 
+LR_MISMATCH = 0.02  # a logged LR further than 2% of peak from its schedule does not follow it
+
+
 def lr_alignment(logged_steps: np.ndarray, logged_lr: np.ndarray, eta: np.ndarray) -> dict | None:
     """How the logged LR lines up with a schedule: the best offset (-1, 0, +1 step) and mismatch.
 
