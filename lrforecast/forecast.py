@@ -187,8 +187,8 @@ def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict
         step_every = every or max(1, total // 400)
         p = predict(law, sched, every=step_every, band=False)  # refits are ranked at one step
         if at is not None and at not in p.steps:  # make sure the asked step is predicted
-            p = _with_step(law, sched, p, at)
-        p.refit_losses = _refit_losses(law, sched, p.steps[-1] if at is None else at)
+            p = _with_step(law, eta, sched.warmup, p, at)
+        p.refit_losses = _refit_losses(law, eta, sched.warmup, p.steps[-1] if at is None else at)
         preds.append(p)
     names = [p.name for p in preds]
     if len(set(names)) < len(names):
@@ -196,20 +196,15 @@ def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict
     return Comparison(law, preds, at)
 
 
-def _refit_losses(law: Law, sched: Schedule, step: int) -> list[float]:
-    """The predicted loss at `step` under each of the law's refits."""
-    if not law.refits:
-        return []
-    eta = sched.lr()
+def _refit_losses(law: Law, eta: np.ndarray, warmup: int, step: int) -> list[float]:
+    """The predicted loss at `step` of the per-step LR `eta` under each of the law's refits."""
     at = np.array([step])
-    return [float(law.with_params(p).predict_lr(eta, at, sched.warmup)[0]) for p in law.refits]
+    return [float(law.with_params(p).predict_lr(eta, at, warmup)[0]) for p in law.refits]
 
 
-def _with_step(law: Law, sched: Schedule, p: Prediction, step: int) -> Prediction:
-    eta = sched.lr()
+def _with_step(law: Law, eta: np.ndarray, warmup: int, p: Prediction, step: int) -> Prediction:
     steps = np.union1d(p.steps, [step])
-    return Prediction(p.name, p.spec, steps, eta[steps], law.predict_lr(eta, steps, sched.warmup),
-                      p.warnings)
+    return Prediction(p.name, p.spec, steps, eta[steps], law.predict_lr(eta, steps, warmup), p.warnings)
 
 
 def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = None) -> dict:
@@ -228,4 +223,4 @@ def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = Non
             "points": int(keep.sum()), "dropped_beyond_schedule": int((run.steps >= eta.size).sum()),
             "metrics": {**curve_metrics(y, pred), "TrendE": trend_error(y, pred, noise_level(y))},
             "warnings": validity_warnings(law, schedule, eta),
-            "curve": {"step": run.steps[keep], "observed": run.loss[keep], "predicted": pred}}
+            "curve": {"step": run.steps[keep], "observed": y, "predicted": pred}}
