@@ -110,10 +110,10 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     if path.is_dir() and fmt not in ("tensorboard", "wandb", "mlflow"):
         raise InputError(f"{source} is a directory; only TensorBoard, W&B and MLflow runs are read from "
                          "directories")
+    where = str(source)
     if fmt == "mlflow":
         runs, notes = read_mlflow(path)
-        return Source(str(source), fmt, runs, "step", notes)
-    where = str(source)
+        return Source(where, fmt, runs, "step", notes)
     if fmt == "wandb":
         runs, step_name, notes = read_wandb_runs(path, step_key)
         return Source(where, fmt, runs, step_name, notes)

@@ -59,10 +59,8 @@ def read_table_runs(path: Path, fmt: str, step_key: str | None = None
         else:
             by_run.setdefault(prefix, {})[key] = column
     notes = [f"column '{name}' holds text, not numbers" for name in text_cols]
-    if len(by_run) < 2:
-        series, step_name = columns_to_series({**shared, **next(iter(by_run.values()), {})}, where, step_key)
-        return {path.stem: series}, step_name, notes
+    groups = by_run if len(by_run) > 1 else {path.stem: next(iter(by_run.values()), {})}
     runs = {}
-    for run, cols in by_run.items():
+    for run, cols in groups.items():
         runs[run], step_name = columns_to_series({**shared, **cols}, where, step_key)
     return runs, step_name, notes
