@@ -25,7 +25,7 @@ from .forecast import law_defaults
 from .forecast import predict as predict_schedule
 from .law import Law
 from .laws import LAWS, multipower
-from .readers import read_run, read_source, to_run
+from .readers import ALL_RUNS, read_run, read_runs, read_source, to_run
 from .reference import default_law
 from .run import Run
 from .schedules import BUILTIN, load_presets, log_schedule, parse_schedule, split_specs
@@ -46,6 +46,8 @@ LossKey = Annotated[str | None, typer.Option("--loss-key", help="Field holding t
 LrKey = Annotated[str | None, typer.Option("--lr-key", help="Field holding the learning rate.")]
 DupOpt = Annotated[str, typer.Option("--duplicates", help="Repeated steps: last|first|mean|error.")]
 RunOpt = Annotated[str | None, typer.Option("--run", help="Which run of a multi-run source.")]
+RunsOpt = Annotated[list[str] | None, typer.Option(
+    "--run", help=f"Which run of a multi-run source; repeat to fit several together, or '{ALL_RUNS}'.")]
 PatternOpt = Annotated[str | None, typer.Option(
     "--pattern", help="Regex with named groups step, loss, lr for a text log.")]
 
@@ -98,12 +100,6 @@ class _Progress:
             self.bar.stop()
 
 
-def _read(paths: list[Path], fmt, step_key, loss_key, lr_key, duplicates, run=None, pattern=None
-          ) -> list[Run]:
-    return [read_run(p, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key,
-                     duplicates=duplicates, run=run, pattern=pattern) for p in paths]
-
-
 def _describe(runs: list[Run], by_name: bool = False) -> list[str]:
     """One line per run: what was read and what cleaning did."""
     return [f"{r.name if by_name else r.source}: {len(r.steps)} points, steps {r.steps[0]}-{r.steps[-1]}; "
@@ -151,17 +147,17 @@ def fit_cmd(
         f"(default {multipower.PRIOR_WEIGHT:g}; 0: none).")] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
-    duplicates: DupOpt = "last", run: RunOpt = None, pattern: PatternOpt = None,
+    duplicates: DupOpt = "last", run: RunsOpt = None, pattern: PatternOpt = None,
 ) -> None:
     """Fit a law on one or more runs; print its parameters and how well it fits each run."""
     _check_output(output, runs)
-    specs = list(schedule or [])
-    if len(specs) > len(runs):
-        raise InputError(f"{len(specs)} --schedule options for {len(runs)} runs; give one per run")
-    specs += ["log"] * (len(runs) - len(specs))
     defaults = {"peak": peak_lr, "warmup": warmup, "min": min_lr, "total": steps}
-    parsed = [parse_schedule(s, defaults) for s in specs]
-    observed = _read(runs, fmt, step_key, loss_key, lr_key, duplicates, run, pattern)
+    specs = [parse_schedule(s, defaults) for s in schedule or []]
+    observed = read_runs(runs, runs=run or [], format=fmt, step_key=step_key, loss_key=loss_key,
+                         lr_key=lr_key, duplicates=duplicates, pattern=pattern)
+    if len(specs) > len(observed):
+        raise InputError(f"{len(specs)} --schedule options for {len(observed)} runs; give one per run")
+    parsed = specs + [parse_schedule("log", defaults) for _ in observed[len(specs):]]
     bar = _Progress("fitting")
     try:
         result = fit(observed, parsed, law=law, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
@@ -278,7 +274,8 @@ def evaluate_cmd(
     """Backtest a law on an observed run: R2, MAE, RMSE, PredE, WorstE, and a chart."""
     fitted = Law.load(law)
     sched = parse_schedule(schedule or "log", law_defaults(fitted) | {"total": None})
-    observed = _read([run], fmt, step_key, loss_key, lr_key, duplicates, which, pattern)[0]
+    observed = read_run(run, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key,
+                        duplicates=duplicates, run=which, pattern=pattern)
     result = evaluate_law(fitted, observed, sched)
     if json_out:
         print(json.dumps(report.evaluation_json(fitted, result), indent=2))
@@ -353,7 +350,7 @@ _BUILTIN_HELP = {
     "step": "constant, then jumps: at=S1/S2:to=LR1/LR2",
     "inverse_sqrt": "peak/sqrt((t-warmup+timescale)/timescale) after warmup",
     "file": "file:PATH, one LR per step, or step,lr columns",
-    "log": "the run's own logged LR (needs it at every step)",
+    "log": "the run's own logged LR, or the standard schedule it follows when logged every few steps",
 }
 
 

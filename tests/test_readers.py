@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lrforecast.errors import InputError
-from lrforecast.readers import read_run, read_source
+from lrforecast.readers import read_run, read_runs, read_source
 from lrforecast.readers.tensorboard import read_tensorboard
 
 from .conftest import REAL
@@ -254,6 +254,10 @@ def test_run_directories(tmp_path, cli):
     assert json.loads(cli("inspect", tmp_path, "--json").out)["chosen"] is None
     r = cli("fit", tmp_path)
     assert r.code == 2 and "--run" in r.err and "a, b" in r.err
+    r = cli("fit", tmp_path, "--run", "all", "--law", "momentum", "--json")  # both runs, jointly
+    assert r.code == 0 and [f["name"] for f in json.loads(r.out)["runs"]] == ["a", "b"]
+    r = cli("fit", tmp_path, "--run", "b", "--run", "c")
+    assert r.code == 2 and "no run c in" in r.err
     assert cli("inspect", tmp_path, "--run", "b").code == 0
     # a resumed run: two files in one directory are joined in filename order, the later file wins
     resumed = tmp_path / "resumed"
@@ -367,6 +371,11 @@ def test_a_wandb_export_of_several_runs_keeps_them_apart(tmp_path, cli):
     assert small.loss[0] == pytest.approx(3.99) and small.steps[-1] == 490
     r = cli("fit", p, "-s", "constant:peak=1e-3:total=500")
     assert r.code == 2 and "holds 2 runs (big, small)" in r.err
+    assert [r.name for r in read_runs([p], runs=["small", "big"])] == ["small", "big"]  # as asked
+    assert [r.name for r in read_runs([p, p], runs=["all"])] == ["big", "small", "big", "small"]
+    r = cli("fit", p, "--run", "big", "--run", "small", "-s", "constant:peak=1e-3:total=500", "-s",
+            "constant:peak=1e-3:total=500", "-s", "cosine:peak=1e-3")
+    assert r.code == 2 and "3 --schedule options for 2 runs" in r.err
 
 
 @pytest.mark.parametrize("name, compress, suffix", [

@@ -11,6 +11,7 @@ import gzip
 import lzma
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +93,7 @@ def detect_format(path: Path) -> str:
 
 
 STDIN = "-"
+ALL_RUNS = "all"  # --run all: every run of a multi-run source
 
 
 def read_source(source: str | Path, *, format: str | None = None, step_key: str | None = None,
@@ -191,11 +193,17 @@ def choose_run(source: Source, run: str | None = None) -> str:
         return run
     if len(source.runs) == 1:
         return next(iter(source.runs))
-    with_loss = [r for r, s in source.runs.items() if pick("loss", s, None, LOSS_KEYS, "", False)]
+    with_loss = runs_with_loss(source)
     if len(with_loss) == 1:
         return with_loss[0]
     raise InputError(f"{source.path} holds {len(with_loss) or len(source.runs)} runs "
-                     f"({', '.join(with_loss or list(source.runs))}); choose one with --run NAME")
+                     f"({', '.join(with_loss or list(source.runs))}); choose one with --run NAME "
+                     f"(fit takes several, or --run {ALL_RUNS})")
+
+
+def runs_with_loss(source: Source) -> list[str]:
+    """The runs of a source that hold a loss series (by the known names)."""
+    return [r for r, s in source.runs.items() if pick("loss", s, None, LOSS_KEYS, "", False)]
 
 
 def choose_fields(source: Source, run: str, loss_key: str | None = None, lr_key: str | None = None
@@ -240,5 +248,34 @@ def read_run(source: str | Path, *, format: str | None = None, step_key: str | N
     return r
 
 
-__all__ = ["FORMATS", "PATTERNS", "Source", "choose_fields", "choose_run", "detect_format",
-           "read_run", "read_source", "to_run"]
+def read_runs(sources: Sequence[str | Path], *, runs: Sequence[str] = (), format: str | None = None,
+              step_key: str | None = None, loss_key: str | None = None, lr_key: str | None = None,
+              duplicates: str = "last", pattern: str | None = None) -> list[Run]:
+    """The runs to fit jointly from some logs: each log's one run (as `read_run`) when `runs` is
+    empty; else every named run each log holds (a name must be in at least one), or with `all`,
+    every run with a loss series. So the runs of one W&B export or TensorBoard folder fit together."""
+    out: list[Run] = []
+    found: set[str] = set()
+    every = list(runs) == [ALL_RUNS]
+    for source in sources:
+        src = read_source(source, format=format, step_key=step_key, pattern=pattern)
+        if not runs:
+            names = [choose_run(src)]
+        elif every and ALL_RUNS not in src.runs:
+            names = runs_with_loss(src) or [choose_run(src)]
+        else:
+            names = [r for r in runs if r in src.runs]
+            if not names:
+                raise InputError(f"{src.path} holds none of the runs {', '.join(runs)}; it holds: "
+                                 f"{', '.join(src.runs)}")
+        found.update(names)
+        out += [to_run(src, run=n, loss_key=loss_key, lr_key=lr_key, duplicates=duplicates)
+                for n in names]
+    missing = [r for r in runs if r not in found and not every]
+    if missing:
+        raise InputError(f"no run {', '.join(missing)} in {', '.join(map(str, sources))}")
+    return out
+
+
+__all__ = ["ALL_RUNS", "FORMATS", "PATTERNS", "Source", "choose_fields", "choose_run", "detect_format",
+           "read_run", "read_runs", "read_source", "runs_with_loss", "to_run"]
