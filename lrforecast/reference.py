@@ -56,8 +56,9 @@ def _default_law(options: tuple) -> Law:
 
 
 def fit_default_law(**fit_options) -> Law:
-    """The momentum law, not auto: it fits nine runs in under a second where the multi-power law takes
-    about ten, and fits them more closely (R2 0.998 against 0.997).
+    """The momentum law, not auto: on these nine runs it has the lower leave-one-run-out PredE
+    (0.143% against 0.152% for the multi-power law) and fits them more closely (R2 0.998 against
+    0.997).
     """
     runs, _ = load_reference()
     fit_options = {"law": "momentum", **fit_options}
