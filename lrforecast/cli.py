@@ -48,6 +48,9 @@ DupOpt = Annotated[str, typer.Option("--duplicates", help="Repeated steps: last|
 RunOpt = Annotated[str | None, typer.Option("--run", help="Which run of a multi-run source.")]
 RunsOpt = Annotated[list[str] | None, typer.Option(
     "--run", help=f"Which run of a multi-run source; repeat to fit several together, or '{ALL_RUNS}'.")]
+PlotOpt = Annotated[Path | None, typer.Option(
+    "--plot", help="Also draw observed and fitted curves and the error to a .png or .svg (needs "
+    "lrforecast[plot]).")]
 PatternOpt = Annotated[str | None, typer.Option(
     "--pattern", help="Regex with named groups step, loss, lr for a text log.")]
 
@@ -114,16 +117,23 @@ def _load_law(path: str | None) -> Law:
     return Law.load(path)
 
 
-def _check_output(path: Path | None, inputs: list[Path]) -> None:
+def _check_output(path: Path | None, inputs: list[Path], option: str = "-o") -> None:
     if path is None:
         return
     target = path.resolve()
     if any(target == p.resolve() for p in inputs):
-        raise InputError(f"-o {path} would overwrite an input file; write somewhere else")
+        raise InputError(f"{option} {path} would overwrite an input file; write somewhere else")
     if target.is_dir():
-        raise InputError(f"-o {path} is a directory; give a file name in it")
+        raise InputError(f"{option} {path} is a directory; give a file name in it")
     if not target.parent.is_dir():
-        raise InputError(f"-o {path}: the directory {path.parent} does not exist; create it first")
+        raise InputError(f"{option} {path}: the directory {path.parent} does not exist; create it first")
+
+
+def _check_plot(path: Path | None, inputs: list[Path]) -> None:
+    """Refuse a --plot path before the work: an input, a missing folder, a format or matplotlib."""
+    _check_output(path, inputs, "--plot")
+    if path is not None:
+        report.check_plot_path(path)
 
 
 @app.command("fit")
@@ -136,6 +146,7 @@ def fit_cmd(
         "--law", help=f"Law: {', '.join(LAWS)}, or auto (the best by cross-validation).")] = "auto",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the law (JSON).")] = None,
     json_out: JsonOpt = False,
+    plot: PlotOpt = None,
     warmup_mode: Annotated[str, typer.Option(
         "--warmup-mode", help=f"Warmup LRs in the areas: {', '.join(WARMUP_MODES)}.")] = DEFAULT_WARMUP_MODE,
     lam: Annotated[float | None, typer.Option("--lambda", help="Fix the momentum decay.")] = None,
@@ -151,6 +162,7 @@ def fit_cmd(
 ) -> None:
     """Fit a law on one or more runs; print its parameters and how well it fits each run."""
     _check_output(output, runs)
+    _check_plot(plot, runs)
     defaults = {"peak": peak_lr, "warmup": warmup, "min": min_lr, "total": steps}
     specs = [parse_schedule(s, defaults) for s in schedule or []]
     observed = read_runs(runs, runs=run or [], format=fmt, step_key=step_key, loss_key=loss_key,
@@ -166,6 +178,10 @@ def fit_cmd(
         bar.close()
     if output is not None:
         result.save(output)
+    if plot is not None:
+        fitted = [evaluate_law(result, r, s) for r, s in zip(observed, parsed, strict=True)]
+        report.save_backtest_plot(result, fitted, plot)
+        err.print(f"chart written to {plot}", highlight=False)
     if json_out:
         print(json.dumps(result.to_dict(), indent=2))
         return
@@ -222,10 +238,8 @@ def compare_cmd(
     """Forecast several schedules with one law and rank them; a CI gate with --expect-best."""
     if max_gap is not None and expect_best is None:
         raise InputError("--max-gap needs --expect-best NAME (the schedule allowed to trail the best)")
-    for path in (plot, markdown):
-        _check_output(path, [Path(law)] if law else [])
-    if plot is not None:
-        report.check_plot_path(plot)
+    _check_output(markdown, [Path(law)] if law else [], "--markdown")
+    _check_plot(plot, [Path(law)] if law else [])
     fitted = _load_law(law)
     cmp = compare_schedules(fitted, split_specs(schedules), at=at,
                             defaults=law_defaults(fitted, peak_lr, warmup, min_lr, steps))
@@ -268,15 +282,20 @@ def evaluate_cmd(
         "--schedule", "-s", help="The run's schedule (default: as for fit).")] = None,
     json_out: JsonOpt = False,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the backtest.")] = True,
+    plot: PlotOpt = None,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
     duplicates: DupOpt = "last", which: RunOpt = None, pattern: PatternOpt = None,
 ) -> None:
     """Backtest a law on an observed run: R2, MAE, RMSE, PredE, WorstE, and a chart."""
+    _check_plot(plot, [Path(law), run])
     fitted = Law.load(law)
     sched = parse_schedule(schedule or "log", law_defaults(fitted) | {"total": None})
     observed = read_run(run, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key,
                         duplicates=duplicates, run=which, pattern=pattern)
     result = evaluate_law(fitted, observed, sched)
+    if plot is not None:
+        report.save_backtest_plot(fitted, [result], plot)
+        err.print(f"chart written to {plot}", highlight=False)
     if json_out:
         print(json.dumps(report.evaluation_json(fitted, result), indent=2))
         return

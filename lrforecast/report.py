@@ -319,16 +319,28 @@ def check_plot_path(path: Path) -> None:
         raise InputError("--plot needs matplotlib: pip install 'lrforecast[plot]'") from None
 
 
-def save_plot(cmp: Comparison, path: Path) -> None:
-    """Predicted curves (top) and their schedules (bottom) to a PNG or SVG file."""
+def _two_panels(path: Path):
+    """A figure of a tall top and a short bottom panel sharing the step axis, for `path`."""
     check_plot_path(path)
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True,
-                                      gridspec_kw={"height_ratios": [3, 1]})
+    return plt.subplots(2, 1, figsize=(8, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save_plot(cmp: Comparison, path: Path) -> None:
+    """Predicted curves (top) and their schedules (bottom) to a PNG or SVG file."""
+    fig, (top, bottom) = _two_panels(path)
     for rank, p in enumerate(cmp.ranked, start=1):
         line, = top.plot(p.steps, p.loss, label=f"{rank}. {p.name}  {p.final_loss:.4f}")
         bottom.plot(p.steps, p.lr, color=line.get_color())
@@ -342,6 +354,29 @@ def save_plot(cmp: Comparison, path: Path) -> None:
     bottom.set_ylabel("LR")
     bottom.set_xlabel("step")
     bottom.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
+
+
+def save_backtest_plot(law: Law, results: list[dict], path: Path) -> None:
+    """Observed points and the law's curve for each run (top, from `evaluate`) and the error in
+    percent of the observed loss (bottom) to a PNG or SVG file: where a law misses, and how."""
+    fig, (top, bottom) = _two_panels(path)
+    for r in results:
+        c = r["curve"]
+        label = f"{r['run']}  PredE {100 * r['metrics']['PredE']:.3g}%"
+        line, = top.plot(c["step"], c["predicted"], label=label)
+        top.scatter(c["step"], c["observed"], s=4, alpha=0.4, color=line.get_color())
+        bottom.plot(c["step"], 100.0 * (c["observed"] - c["predicted"]) / c["observed"],
+                    color=line.get_color(), lw=0.8)
+    bottom.axhline(0.0, color="black", lw=0.5)
+    values = np.concatenate([np.r_[r["curve"]["observed"], r["curve"]["predicted"]] for r in results])
+    lo, hi = np.percentile(values, [0.5, 99.5])  # a noisy log's spikes do not flatten the curves
+    top.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+    top.set_ylabel("loss (points observed, line the law)")
+    top.set_title(f"{law.name} law")
+    top.legend(fontsize="small")
+    top.grid(alpha=0.3)
+    bottom.set_ylabel("error %")
+    bottom.set_xlabel("step")
+    bottom.grid(alpha=0.3)
+    _save(fig, path)

@@ -230,6 +230,21 @@ def test_evaluate_charts_the_error_by_step_and_keeps_json_small(cli, tmp_path, m
     assert "curve" not in d and d["points"] == 546
 
 
+def test_fit_and_evaluate_draw_observed_and_fitted(cli, tmp_path, mpl_runs):
+    law, png, svg = tmp_path / "law.json", tmp_path / "fit.png", tmp_path / "backtest.svg"
+    train = MPL / "25m" / "cosine_24000.csv"
+    spec = ("--schedule", mpl_runs["runs"]["cosine_24000"])
+    r = cli("fit", train, *spec, "-o", law, "--law", "momentum", "--plot", png)
+    assert r.code == 0 and f"chart written to {png}" in r.err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    test = MPL / "25m" / "cosine_72000.csv"
+    r = cli("evaluate", law, test, "-s", mpl_runs["runs"]["cosine_72000"], "--plot", svg, "--json")
+    assert r.code == 0 and json.loads(r.out)["points"] == 546 and "<svg" in svg.read_text()[:500]
+    for bad in (tmp_path / "fit.jpg", train):  # refused before any fitting
+        r = cli("fit", train, *spec, "--plot", bad)
+        assert r.code == 2 and f"--plot {bad}" in r.err
+
+
 def test_the_refit_columns_say_how_the_refits_were_made(cli, tmp_path, mpl_runs):
     law, md = tmp_path / "law.json", tmp_path / "report.md"
     assert cli("fit", MPL / "25m" / "cosine_24000.csv", *specs(mpl_runs, ["cosine_24000"]),
