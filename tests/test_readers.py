@@ -357,7 +357,7 @@ def test_python_dicts_with_a_step_field_are_records(tmp_path):
     log.write_text("\n".join(lines) + "\n")
     run = read_run(log)
     assert run.steps[0] == 10 and run.steps[-1] == 490 and run.loss[0] == pytest.approx(2.99)
-    assert run.lr[0] == 6e-4 and "python dicts, step=iter" in run.notes[0]
+    assert run.lr[0] == 6e-4 and "text (python dicts); step=iter" in run.notes[0]
 
 
 def test_a_wandb_export_of_several_runs_keeps_them_apart(tmp_path, cli):
@@ -432,6 +432,43 @@ def test_text_patterns(tmp_path):
         read_run(custom, pattern=r"it=(\d+)")
     with pytest.raises(InputError, match="--pattern"):
         read_source(tmp_path / "megatron.out", format="text", pattern="(")
+
+
+def test_key_value_lines_of_other_training_scripts(tmp_path, cli):
+    """Lines as these scripts print them: build-nanogpt (and its log.txt), fairseq, LitGPT."""
+    build = tmp_path / "train.out"
+    lines = ["using device: cuda", "validation loss: 10.9512", "HellaSwag accuracy: 2500/10042=0.2490"]
+    lines += [f"step {s:5d} | loss: {11 - s / 100:.6f} | lr {6e-4 * min(1, (s + 1) / 50):.4e} | norm: 0.4000 "
+              f"| dt: 330.12ms | tok/sec: 1588000.12" for s in range(200)]
+    build.write_text("\n".join(lines) + "\n")
+    run = read_run(build)
+    assert run.steps.tolist() == list(range(200)) and run.loss[[0, -1]].tolist() == [11.0, 9.01]
+    assert run.lr[0] == pytest.approx(1.2e-5)
+    assert "text (key-value pairs); step=step loss=loss lr=lr" in run.notes[0]
+    assert cli("fit", build, "--law", "momentum").code == 0  # the logged LR at every step is the schedule
+    log_txt = tmp_path / "log.txt"
+    log_txt.write_text("0 val 10.9512\n0 hella 0.2490\n0 train 10.955928\n1 train 10.1\n250 val 6.1\n")
+    run = read_run(log_txt)
+    assert run.steps.tolist() == [0, 1] and run.loss.tolist() == [10.955928, 10.1] and run.lr is None
+    fairseq = tmp_path / "train.log"
+    fairseq.write_text("".join(
+        f"2023-05-01 12:00:00 | INFO | train_inner | epoch 001:    {u} / 8000 loss=9.{u // 100}, ppl=1912, "
+        f"wps=12000, wpb=8000, bsz=16, num_updates={u}, lr={5e-4 * u / 300:g}, gnorm=1.1, wall=100\n"
+        for u in (100, 200, 300)))
+    run = read_run(fairseq)
+    assert run.steps.tolist() == [100, 200, 300] and run.loss.tolist() == [9.1, 9.2, 9.3]
+    assert run.lr[-1] == pytest.approx(5e-4) and "step=num_updates" in run.notes[0]
+    litgpt = tmp_path / "pretrain.log"
+    lines = [f"Epoch 1 | iter {i} step {i // 2} | loss train: {10 - i / 10:.3f}, val: n/a | iter time: "
+             f"300.00 ms{' (step)' if i % 2 == 0 else ''}" for i in range(1, 7)]
+    litgpt.write_text("\n".join(lines) + "\n")
+    run = read_run(litgpt)  # the optimiser's step, not the micro-batch iter; the last iter of each step
+    assert run.steps.tolist() == [0, 1, 2, 3] and run.loss.tolist() == [9.9, 9.7, 9.5, 9.4]
+    assert "loss=loss train" in run.notes[0]
+    other = tmp_path / "other.log"
+    other.write_text("saving checkpoint at step 500\nepoch 3 done\n")
+    r = cli("inspect", other)
+    assert r.code == 2 and "no training-step lines recognised" in r.err and "--pattern" in r.err
 
 
 def test_fit_with_no_options_at_all_picks_a_law(cli):

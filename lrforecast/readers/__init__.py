@@ -134,8 +134,8 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
         series, step_name, notes = read_jsonl(path, step_key)
         return Source(where, fmt, {name: series}, step_name, notes)
     if fmt == "text":
-        series, pattern_name, notes = read_text(path, pattern)
-        return Source(where, f"text ({pattern_name})", {name: series}, "step", notes)
+        series, step_name, pattern_name, notes = read_text(path, pattern)
+        return Source(where, f"text ({pattern_name})", {name: series}, step_name, notes)
     runs, step_name, notes = read_table_runs(path, fmt, step_key)
     return Source(where, fmt, runs, step_name, notes)
 

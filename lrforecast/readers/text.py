@@ -32,8 +32,13 @@ PATTERNS = {
                  rf".*?lm loss: (?P<loss>{NUM}) \|"),
     "torchtitan": (r"step:\s*\d+\s+loss:",
                    rf"step:\s*(?P<step>\d+)\s+loss:\s*(?P<loss>{NUM})"),
+    "build-nanogpt": (r"^\d+ train ", rf"^(?P<step>\d+) train (?P<loss>{NUM})$"),  # its log/log.txt
     "python-dicts": (r"\{'", r"\{'[^{}]*\}"),  # a step field or a progress bar: see _read_dicts
 }
+# `key value` pairs in free text: `step 10 | loss: 2.31 | lr 6.0e-04`, `num_updates=100, lr=5e-4`,
+# `lm loss: 2.3`. A key is one word or two (`learning rate`); a number glued to more (`330ms`) is none.
+KEY = r"[A-Za-z_][\w/.-]*"
+KEY_VALUE = re.compile(rf"(?<![\w/.-])({KEY})(?:\s+({KEY}))?(?:\s*[:=]\s*|\s+)({NUM})(?![\w.])")
 HF_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")  # tqdm: " 3%|▎    | 10/3000 [00:10<10:00, ..."
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -54,8 +59,9 @@ def detect_pattern(lines: list[str]) -> str | None:
     return best
 
 
-def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, list[str]]:
-    """Series 'loss' and 'lr' over steps from a text log; returns the pattern's name and notes."""
+def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, str, list[str]]:
+    """Series 'loss' and 'lr' over steps from a text log; also the step field, the pattern's name
+    and notes."""
     lines = _lines(path)
     if pattern is not None:
         try:
@@ -69,9 +75,7 @@ def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, list
     else:
         name = detect_pattern(lines)
         if name is None:
-            raise InputError(f"{path}: no training-step lines recognised (llm.c, nanoGPT, Megatron, "
-                             "torchtitan, Hugging Face Trainer); give --pattern with named groups step, "
-                             "loss and lr")
+            return _read_key_values(lines, path)
         if name == "python-dicts":
             return _read_dicts(lines, path)
         start, full = (re.compile(x) for x in PATTERNS[name])
@@ -95,10 +99,10 @@ def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, list
     if np.isfinite(lr_arr).any():
         series["lr"] = (s, lr_arr)
     notes = [f"skipped {broken} broken step lines"] if broken else []
-    return series, name, notes
+    return series, "step", name, notes
 
 
-def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, list[str]]:
+def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, str, list[str]]:
     """Python dicts printed by a training loop. With a step field (`{'step': 10, 'loss': 2.3}`)
     that is the step; without one (the Hugging Face Trainer) each dict takes the progress-bar count
     drawn last before it (in captured logs the bar at the logging step ends the line the dict
@@ -124,7 +128,7 @@ def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, list[str]]:
     cols = records_to_columns(records)
     if any(k in cols for k in STEP_KEYS):
         series, step_name = columns_to_series(cols, str(path))
-        return series, f"python dicts, step={step_name}", notes
+        return series, step_name, "python dicts", notes
     if all(b is None for b in bars):
         raise InputError(f"{path}: Hugging Face Trainer logs without progress-bar counts before them: "
                          "the printed logs carry no step. Capture stderr too (2>&1), or read "
@@ -132,7 +136,29 @@ def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, list[str]]:
     cols["step"] = (np.array([np.nan if b is None else b for b in bars], dtype=float),
                     np.array([b is not None for b in bars]))
     series, _ = columns_to_series(cols, str(path), "step")
-    return series, "hf-trainer", ["steps read from the progress bar"] + notes
+    return series, "progress bar", "hf-trainer", ["steps read from the progress bar"] + notes
+
+
+def _read_key_values(lines: list[str], path: Path) -> tuple[Series, str, str, list[str]]:
+    """Lines of `key value` pairs with a known step key (`step`, `iter`, `num_updates`, ...) and
+    something else, as records; fields are then chosen as for JSONL. The last word of a two-word key
+    also stands alone unless the line has it already: `train loss 3.2` gives `loss`."""
+    records = []
+    for line in lines:
+        pairs = KEY_VALUE.findall(ANSI.sub("", line))
+        rec: dict[str, float] = {}
+        for first, second, value in pairs:
+            rec.setdefault(f"{first} {second}" if second else first, float(value))
+            if second:
+                rec.setdefault(second, float(value))
+        if len(pairs) > 1 and any(k in rec for k in STEP_KEYS):
+            records.append(rec)
+    if not records:
+        raise InputError(f"{path}: no training-step lines recognised (llm.c, nanoGPT, build-nanogpt, "
+                         "Megatron, torchtitan, Hugging Face Trainer, or 'step N ... loss X' pairs); give "
+                         "--pattern with named groups step, loss and lr")
+    series, step_name = columns_to_series(records_to_columns(records), str(path))
+    return series, step_name, "key-value pairs", []
 
 
 def _number_text(v):
