@@ -33,6 +33,8 @@ from .schedules import BUILTIN, load_presets, log_schedule, parse_schedule, spli
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast a training run's loss curve under any learning-rate schedule.")
 out = Console()
+if not out.is_terminal:  # a CI log or a file: no terminal to fit, so tables need not squeeze to 80
+    out = Console(width=120)
 err = Console(stderr=True, soft_wrap=True)  # notes stay one line each in CI logs
 
 PeakOpt = Annotated[float | None, typer.Option("--peak-lr", help="Default peak LR for schedules.")]

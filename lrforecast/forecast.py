@@ -144,6 +144,11 @@ class Comparison:
     @property
     def warnings(self) -> list[str]:
         out = [w for p in self.predictions for w in p.warnings]
+        lengths = sorted({int(p.steps[-1]) + 1 for p in self.predictions})
+        if self.at is None and len(lengths) > 1:
+            out.append(f"the candidates run {', '.join(map(str, lengths))} steps; more steps give a lower "
+                       f"final loss at more cost, which the ranking does not weigh (--at {lengths[0] - 1} "
+                       "ranks them at one step)")
         err = held_out_error(self.law)
         if err is not None and len(self.predictions) > 1:
             a, b = self.ranked[:2]

@@ -35,13 +35,27 @@ def law_summary(law: Law) -> dict:
             "peak_lr": law.peak_lr, "warmup": law.warmup}
 
 
+NAME_WIDTH = 12  # a name column folds onto more lines no narrower than this
+
+
+def _add_rows(t: Table, rows: list[list[str]]) -> Table:
+    """Add `rows` so that on a narrow console (80 columns in a CI log) no number is cut short: a
+    right-aligned column is as wide as its widest cell, and names fold onto more lines instead."""
+    for r in rows:
+        t.add_row(*r)
+    for i, col in enumerate(t.columns):
+        widest = max([len(r[i]) for r in rows] + [1])
+        col.no_wrap, col.overflow = False, "fold"  # a header may take two lines
+        col.min_width = widest if col.justify == "right" else min(widest, NAME_WIDTH)
+    return t
+
+
 def params_table(law: Law) -> Table:
     t = Table(title=f"{law.name} law (warmup {law.warmup_mode}, from step "
                     f"{law.fit_window.get('from_step')})", title_justify="left")
     for k in law.params:
         t.add_column(k, justify="right")
-    t.add_row(*(_g(v, 5) for v in law.params.values()))
-    return t
+    return _add_rows(t, [[_g(v, 5) for v in law.params.values()]])
 
 
 def metrics_table(rows: list[dict], title: str) -> Table:
@@ -51,10 +65,8 @@ def metrics_table(rows: list[dict], title: str) -> Table:
     t.add_column("points", justify="right")
     for m in METRICS:
         t.add_column(m, justify="right")
-    for r in rows:
-        t.add_row(r.get("name") or r.get("run"), str(r["points"]),
-                  *(f"{r['metrics'][m]:.5f}" for m in METRICS))
-    return t
+    return _add_rows(t, [[r.get("name") or r.get("run"), str(r["points"]),
+                          *(f"{r['metrics'][m]:.5f}" for m in METRICS)] for r in rows])
 
 
 def evaluation_json(law: Law, result: dict) -> dict:
@@ -168,7 +180,7 @@ def comparison_table(cmp: Comparison) -> Table:
     t = Table(title=f"Candidates ranked by predicted {where}"
                     + (f" ({lengths.pop()} steps)" if same else ""), title_justify="left")
     t.add_column("#", justify="right")
-    t.add_column("schedule", no_wrap=True)
+    t.add_column("schedule")
     if not same:
         t.add_column("steps", justify="right")
     t.add_column("final loss", justify="right")
@@ -180,16 +192,16 @@ def comparison_table(cmp: Comparison) -> Table:
         t.add_column("refit range", justify="right", no_wrap=True)
         t.add_column("1st", justify="right")
     t.caption = "\n".join(_captions(cmp.law, refits)) or None
+    cells = []
     for r in rows:
-        cells = [str(r["rank"]), r["name"]] + ([] if same else [str(r["steps"])])
-        cells.append(f"{r['final_loss']:.4f}")
+        cells.append([str(r["rank"]), r["name"]] + ([] if same else [str(r["steps"])]))
+        cells[-1].append(f"{r['final_loss']:.4f}")
         if cmp.at is not None:
-            cells.append(f"{r['loss_at']:.4f}")
-        cells.append(_gap_cell(r))
+            cells[-1].append(f"{r['loss_at']:.4f}")
+        cells[-1].append(_gap_cell(r))
         if refits:
-            cells += _refit_cells(r)
-        t.add_row(*cells)
-    return t
+            cells[-1] += _refit_cells(r)
+    return _add_rows(t, cells)
 
 
 def _figure(width: int, height: int, color: bool) -> plotille.Figure:
@@ -276,11 +288,12 @@ def source_table(src: Source, runs: list[Run]) -> Table:
                       ("", "left")):
         t.add_column(col, justify=just)
     fields = {r.name: r.notes[0] if r.notes else "" for r in runs}
+    rows = []
     for name, series in src.runs.items():
         for tag, (s, _) in series.items():
             used = f"loss={tag}" in fields.get(name, "") or f"lr={tag}" in fields.get(name, "")
-            t.add_row(name, tag, str(s.size), f"{s.min()}-{s.max()}", "<- used" if used else "")
-    return t
+            rows.append([name, tag, str(s.size), f"{s.min()}-{s.max()}", "<- used" if used else ""])
+    return _add_rows(t, rows)
 
 
 def loss_chart(run: Run, width: int = 56, height: int = 10, color: bool = False) -> str:

@@ -1,3 +1,4 @@
+import io
 import json
 
 import numpy as np
@@ -308,3 +309,25 @@ def test_compare_refuses_decaying_schedules_for_a_law_that_never_saw_a_decay(cli
     assert r.code == 0 and "no fitted run has an LR decay" in r.err
     r = cli("compare", law, "--schedules", "cosine,wsd", "--no-chart")
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "fit a run that decays" in r.err
+
+
+def test_tables_on_a_narrow_console_fold_names_and_never_cut_numbers():
+    from rich.console import Console
+
+    from lrforecast import report
+    from lrforecast.forecast import compare
+    from lrforecast.reference import default_law
+
+    law = default_law()
+    specs = ["cosine:total=20000", "wsd:total=30000", "wsd:decay=0.1:shape=linear:total=30000"]
+    cmp = compare(law, specs)
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(report.comparison_table(cmp))
+    console.print(report.metrics_table(law.runs, "Fit on each run"))
+    text = console.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    for p in cmp.predictions:  # every number whole; the longest name folded over two lines
+        assert f"{p.final_loss:.4f}" in text
+    for r in law.runs:
+        assert all(f"{r['metrics'][m]:.5f}" in text for m in ("R2", "PredE", "WorstE"))
+    assert "wsd:decay=0.1:shape=linear:total=30000" not in text and "total=30000" in text

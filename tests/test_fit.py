@@ -226,7 +226,11 @@ def test_a_law_fitted_without_any_decay_says_so_and_will_not_rank_decaying_sched
     with pytest.raises(InputError, match="'cosine' decays, but the law was fitted on runs without"):
         compare(flat, ["constant", "cosine"])
     longer = compare(flat, ["constant", "constant:total=48000"])  # no decay: a fair question
-    assert longer.best.name == "constant:total=48000" and not longer.warnings
+    assert longer.best.name == "constant:total=48000"
+    assert len(longer.warnings) == 1 and longer.warnings[0].startswith(
+        "the candidates run 24000, 48000 steps; more steps give a lower final loss at more cost")
+    assert longer.warnings[0].endswith("(--at 23999 ranks them at one step)")
+    assert not compare(flat, ["constant", "constant:total=48000"], at=20000).warnings
     assert any("decays, but the law was fitted on runs without a decay" in w
                for w in predict(flat, parse_schedule("cosine", law_defaults(flat))).warnings)
     cosine = fit(*load("25m", ["cosine_24000"], mpl_runs), law="momentum")
