@@ -435,7 +435,7 @@ def test_text_patterns(tmp_path):
 
 
 def test_key_value_lines_of_other_training_scripts(tmp_path, cli):
-    """Lines as these scripts print them: build-nanogpt (and its log.txt), fairseq, LitGPT."""
+    """Lines as these scripts print them: build-nanogpt (and its log.txt), fairseq, LitGPT, OLMo-core."""
     build = tmp_path / "train.out"
     lines = ["using device: cuda", "validation loss: 10.9512", "HellaSwag accuracy: 2500/10042=0.2490"]
     lines += [f"step {s:5d} | loss: {11 - s / 100:.6f} | lr {6e-4 * min(1, (s + 1) / 50):.4e} | norm: 0.4000 "
@@ -465,6 +465,25 @@ def test_key_value_lines_of_other_training_scripts(tmp_path, cli):
     run = read_run(litgpt)  # the optimiser's step, not the micro-batch iter; the last iter of each step
     assert run.steps.tolist() == [0, 1, 2, 3] and run.loss.tolist() == [9.9, 9.7, 9.5, 9.4]
     assert "loss=loss train" in run.notes[0]
+    olmo = tmp_path / "olmo.log"  # OLMo-core's console logger: metrics indented under the step line
+    blocks = []
+    for step in (1, 100, 200):
+        blocks += [f"2026-08-08 12:01:00 INFO [olmo_core.train.callbacks.console_logger:68] "
+                   f"[step={step}/2000,epoch=0,eta=5h11m]", f"    train/CE loss={7 - step / 100:.4f}",
+                   "    train/PPL=511.9", "    train/Z loss=0.0123",
+                   f"    optim/LR (group 0)={3e-4 * step / 200:.3E}",
+                   f"2026-08-08 12:03:10 INFO [olmo_core.train.trainer:1003] Saving checkpoint for step "
+                   f"{step} to 's3://b/k'...", "    not a metric=1"]
+    olmo.write_text("\n".join(blocks) + "\n")
+    run = read_run(olmo)
+    assert run.steps.tolist() == [1, 100, 200] and run.loss.tolist() == [6.99, 6.0, 5.0]
+    assert run.lr.tolist() == [1.5e-6, 1.5e-4, 3e-4]
+    assert "loss=train/CE loss lr=optim/LR (group 0)" in run.notes[0]
+    assert "not a metric" not in read_source(olmo).runs["olmo.log"]  # the checkpoint line ended the block
+    olmo.write_text("".join(f"[step={s}/2000,epoch=0,eta=5h] epoch=0 loss={7 - s / 100:.4f} ppl=9.1 "
+                            f"lr={3e-4:.3E} mem=20.1GiB mfu=40.2%\n" for s in (1, 100)))  # its compact form
+    run = read_run(olmo)
+    assert run.steps.tolist() == [1, 100] and run.loss.tolist() == [6.99, 6.0] and run.lr[0] == 3e-4
     other = tmp_path / "other.log"
     other.write_text("saving checkpoint at step 500\nepoch 3 done\n")
     r = cli("inspect", other)

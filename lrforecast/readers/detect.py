@@ -10,9 +10,9 @@ STEP_KEYS = ("train/global_step", "step", "global_step", "current_steps", "itera
              "trainer/global_step", "Step", "steps", "_step", "num_updates")
 LOSS_KEYS = ("loss", "train/loss", "train_loss", "lm loss", "Metrics/loss", "trl", "train_loss_step",
              "loss_metrics/global_avg_loss", "training_loss", "train/lm_loss", "val_loss", "eval/loss",
-             "eval_loss", "validation_loss", "Loss", "lm_loss", "loss train")
+             "eval_loss", "validation_loss", "Loss", "lm_loss", "train/CE loss", "train loss", "loss train")
 LR_KEYS = ("lr", "learning_rate", "train/learning_rate", "learning-rate", "lr-AdamW", "lr/AdamW",
-           "learning rate", "train/lr", "lr-Adam", "lr/Adam", "LearningRate", "lr_0")
+           "learning rate", "train/lr", "lr-Adam", "lr/Adam", "LearningRate", "lr_0", "optim/LR (group 0)")
 
 
 def pick(kind: str, available: Iterable[str], preferred: str | None, candidates: tuple[str, ...],

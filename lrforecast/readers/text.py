@@ -39,6 +39,8 @@ PATTERNS = {
 # `lm loss: 2.3`. A key is one word or two (`learning rate`); a number glued to more (`330ms`) is none.
 KEY = r"[A-Za-z_][\w/.-]*"
 KEY_VALUE = re.compile(rf"(?<![\w/.-])({KEY})(?:\s+({KEY}))?(?:\s*[:=]\s*|\s+)({NUM})(?![\w.])")
+# an indented `name=value` line under a step line, as OLMo-core's console logger writes its metrics
+INDENTED = re.compile(rf"^\s+([^=\s][^=]*?)=({NUM})\s*$")
 HF_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")  # tqdm: " 3%|▎    | 10/3000 [00:10<10:00, ..."
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -141,22 +143,27 @@ def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, str, list[st
 
 def _read_key_values(lines: list[str], path: Path) -> tuple[Series, str, str, list[str]]:
     """Lines of `key value` pairs with a known step key (`step`, `iter`, `num_updates`, ...) and
-    something else, as records; fields are then chosen as for JSONL. The last word of a two-word key
-    also stands alone unless the line has it already: `train loss 3.2` gives `loss`."""
-    records = []
+    something else, as records, and the indented `name=value` lines under such a line as part of its
+    record (OLMo-core: `[step=100/2000,epoch=0]` then `    train/CE loss=6.23`). Fields are then
+    chosen as for JSONL."""
+    records: list[dict[str, float]] = []
+    current = None
     for line in lines:
-        pairs = KEY_VALUE.findall(ANSI.sub("", line))
-        rec: dict[str, float] = {}
+        line = ANSI.sub("", line)
+        if current is not None and (m := INDENTED.match(line)):
+            current.setdefault(m.group(1), float(m.group(2)))
+            continue
+        pairs = KEY_VALUE.findall(line)
+        rec = {}
         for first, second, value in pairs:
             rec.setdefault(f"{first} {second}" if second else first, float(value))
-            if second:
-                rec.setdefault(second, float(value))
-        if len(pairs) > 1 and any(k in rec for k in STEP_KEYS):
-            records.append(rec)
+        current = rec if len(pairs) > 1 and any(k in rec for k in STEP_KEYS) else None
+        if current is not None:
+            records.append(current)
     if not records:
         raise InputError(f"{path}: no training-step lines recognised (llm.c, nanoGPT, build-nanogpt, "
-                         "Megatron, torchtitan, Hugging Face Trainer, or 'step N ... loss X' pairs); give "
-                         "--pattern with named groups step, loss and lr")
+                         "Megatron, torchtitan, OLMo-core, Hugging Face Trainer, or 'step N ... loss X' "
+                         "pairs); give --pattern with named groups step, loss and lr")
     series, step_name = columns_to_series(records_to_columns(records), str(path))
     return series, step_name, "key-value pairs", []
 
