@@ -17,7 +17,13 @@ from .errors import InputError
 
 SHAPES = {"linear": "linear", "cosine": "cosine", "exp": "exp", "1-sqrt": "1-sqrt",
           "sqrt": "1-sqrt", "minus_sqrt": "1-sqrt"}
-ALIASES = {"warmup_stable_decay": "wsd", "constant_with_warmup": "constant"}
+# the names Hugging Face (lr_scheduler_type), Megatron (--lr-decay-style) and PyTorch use
+ALIASES = {"warmup_stable_decay": "wsd", "constant_with_warmup": "constant", "cosine_with_min_lr": "cosine",
+           "cosine_warmup_with_min_lr": "cosine", "inverse-square-root": "inverse_sqrt",
+           "inverse_square_root": "inverse_sqrt", "multistep": "step"}
+KEY_ALIASES = {"lr": "peak", "max_lr": "peak", "min_lr": "min", "min_lr_rate": "min_ratio",
+               "min_lr_ratio": "min_ratio", "warmup_steps": "warmup", "num_warmup_steps": "warmup",
+               "total_steps": "total", "num_training_steps": "total", "decay_type": "shape"}
 COMMON_KEYS = {"peak", "min", "min_ratio", "warmup", "total"}
 KEYS = {
     "constant": COMMON_KEYS,
@@ -212,7 +218,7 @@ def _parse_keys(name: str, params: dict, rest: str, spec: str, label: str,
                 defaults: dict | None) -> Schedule:
     for token in filter(None, rest.split(":")):
         key, eq, text = token.partition("=")
-        key = key.strip().lower()
+        key = KEY_ALIASES.get(key.strip().lower(), key.strip().lower())
         if not eq or not text:
             raise InputError(f"schedule '{spec}': '{token}' is not KEY=VALUE")
         if key not in KEYS[name]:

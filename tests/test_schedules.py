@@ -38,6 +38,19 @@ def test_decay_start_and_decay_fraction_agree():
     np.testing.assert_array_equal(a, b)
 
 
+def test_hugging_face_and_megatron_names_are_understood():
+    hf = parse_schedule("cosine_with_min_lr:lr=3e-4:min_lr_rate=0.1:num_warmup_steps=100:"
+                        "num_training_steps=1000")
+    ours = parse_schedule("cosine:peak=3e-4:min_ratio=0.1:warmup=100:total=1000")
+    np.testing.assert_array_equal(hf.lr(), ours.lr())
+    assert hf.spec == ours.spec and hf.label.startswith("cosine_with_min_lr")
+    wsd = parse_schedule("warmup_stable_decay:max_lr=1:min_lr=0.1:warmup_steps=10:total_steps=100:"
+                         "decay_type=linear")
+    assert wsd.spec == "wsd:peak=1:min=0.1:warmup=10:total=100:shape=linear"
+    assert parse_schedule("inverse-square-root:peak=1:warmup=10:total=100").name == "inverse_sqrt"
+    assert parse_schedule("multistep:peak=1:total=100:at=50:to=0.1").lr()[50] == 0.1
+
+
 def test_step_schedule_drops_at_each_step():
     eta = parse_schedule("step:peak=3e-4:total=100:at=50/80:to=1e-4/1e-5").lr()
     assert eta[49] == 3e-4 and eta[50] == 1e-4 and eta[79] == 1e-4 and eta[80] == 1e-5
