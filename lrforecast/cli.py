@@ -28,7 +28,7 @@ from .laws import LAWS, multipower
 from .readers import ALL_RUNS, read_run, read_runs, read_source, to_run
 from .reference import default_law
 from .run import Run
-from .schedules import BUILTIN, load_presets, log_schedule, parse_schedule, split_specs
+from .schedules import ALIASES, BUILTIN, KEY_ALIASES, load_presets, log_schedule, parse_schedule, split_specs
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast a training run's loss curve under any learning-rate schedule.")
@@ -360,6 +360,8 @@ def schedules_cmd() -> None:
         t.add_row(name, "(built in)", _BUILTIN_HELP[name])
     for name, p in load_presets().items():
         t.add_row(name, p["spec"], p["description"])
+    t.caption = ("also understood: " + ", ".join(f"{a} ({n})" for a, n in ALIASES.items())
+                 + "; keys " + ", ".join(f"{a} ({k})" for a, k in KEY_ALIASES.items()))
     out.print(t)
 
 
