@@ -102,6 +102,7 @@ def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
 def test_schedules_lists_presets(cli):
     r = cli("schedules")
     assert r.code == 0 and "cosine-to-zero" in r.out and "wsd-1sqrt-20" in r.out
+    assert "cosine_with_min_lr (cosine)" in r.out and "num_training_steps (total)" in r.out
 
 
 def write(tmp_path, name, text):
