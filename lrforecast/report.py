@@ -343,9 +343,20 @@ def _two_panels(path: Path):
     return plt.subplots(2, 1, figsize=(8, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
 
 
-def _save(fig, path: Path) -> None:
+def _finish(fig, top, bottom, y_range: tuple[float, float], labels: tuple[str, str, str], path: Path
+            ) -> None:
+    """Limit the top panel to `y_range` (padded), label (title, top, bottom), save and close."""
     import matplotlib.pyplot as plt
 
+    lo, hi = y_range
+    top.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+    top.set_title(labels[0])
+    top.set_ylabel(labels[1])
+    top.legend(fontsize="small")
+    bottom.set_ylabel(labels[2])
+    bottom.set_xlabel("step")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -358,16 +369,8 @@ def save_plot(cmp: Comparison, path: Path) -> None:
         line, = top.plot(p.steps, p.loss, label=f"{rank}. {p.name}  {p.final_loss:.4f}")
         bottom.plot(p.steps, p.lr, color=line.get_color())
     late = [p.loss[p.steps >= 0.15 * p.steps[-1]] for p in cmp.ranked]
-    lo, hi = min(x.min() for x in late), max(x.max() for x in late)
-    top.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
-    top.set_ylabel("predicted loss")
-    top.set_title(f"{cmp.law.name} law (fitted peak LR {cmp.law.peak_lr:.3g})")
-    top.legend(fontsize="small")
-    top.grid(alpha=0.3)
-    bottom.set_ylabel("LR")
-    bottom.set_xlabel("step")
-    bottom.grid(alpha=0.3)
-    _save(fig, path)
+    _finish(fig, top, bottom, (min(x.min() for x in late), max(x.max() for x in late)),
+            (f"{cmp.law.name} law (fitted peak LR {cmp.law.peak_lr:.3g})", "predicted loss", "LR"), path)
 
 
 def save_backtest_plot(law: Law, results: list[dict], path: Path) -> None:
@@ -384,12 +387,5 @@ def save_backtest_plot(law: Law, results: list[dict], path: Path) -> None:
     bottom.axhline(0.0, color="black", lw=0.5)
     values = np.concatenate([np.r_[r["curve"]["observed"], r["curve"]["predicted"]] for r in results])
     lo, hi = np.percentile(values, [0.5, 99.5])  # a noisy log's spikes do not flatten the curves
-    top.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
-    top.set_ylabel("loss (points observed, line the law)")
-    top.set_title(f"{law.name} law")
-    top.legend(fontsize="small")
-    top.grid(alpha=0.3)
-    bottom.set_ylabel("error %")
-    bottom.set_xlabel("step")
-    bottom.grid(alpha=0.3)
-    _save(fig, path)
+    _finish(fig, top, bottom, (float(lo), float(hi)),
+            (f"{law.name} law", "loss (points observed, line the law)", "error %"), path)
