@@ -25,6 +25,8 @@ from .forecast import law_defaults
 from .forecast import predict as predict_schedule
 from .law import Law
 from .laws import LAWS, multipower
+from .plan import MAX_FACTOR, needs_fewest
+from .plan import plan as plan_lengths
 from .readers import ALL_RUNS, read_run, read_runs, read_source, to_run
 from .reference import default_law
 from .run import Run
@@ -268,12 +270,54 @@ def compare_cmd(
             print(report.chart(cmp.ranked, color=out.is_terminal))
     if expectation is not None:
         limit = f"within {max_gap:g} of the best" if max_gap is not None else "ranked first"
-        text = (f"expectation {'passed' if passed else 'FAILED'}: '{expect_best}' must be {limit}; "
-                f"it ranks {rank} (gap {gap:+.4f})")
-        line = None if passed else _annotation("error", text)
-        err.print(line or text, highlight=False, markup=False)
-        if not passed:
-            raise typer.Exit(EXIT_EXPECTATION)
+        _expectation(passed, f"'{expect_best}' must be {limit}; it ranks {rank} (gap {gap:+.4f})")
+
+
+def _expectation(passed: bool, what: str) -> None:
+    """Say whether a CI expectation held (an error annotation under GitHub Actions when it failed)
+    and exit with EXIT_EXPECTATION when it did not."""
+    text = f"expectation {'passed' if passed else 'FAILED'}: {what}"
+    line = None if passed else _annotation("error", text)
+    err.print(line or text, highlight=False, markup=False)
+    if not passed:
+        raise typer.Exit(EXIT_EXPECTATION)
+
+
+@app.command("plan")
+def plan_cmd(
+    law: Annotated[str | None, typer.Argument(help="Law file (default: the bundled runs' law).")] = None,
+    target: Annotated[float, typer.Option("--target-loss", help="The loss to reach.")] = ...,
+    schedules: Annotated[str, typer.Option(
+        "--schedules", help="Candidates without a total, comma-separated.")] = "cosine,wsd",
+    max_steps: Annotated[int | None, typer.Option(
+        "--max-steps", help=f"Longest length to try (default {MAX_FACTOR}x the longest fitted run).")] = None,
+    json_out: JsonOpt = False,
+    expect_best: Annotated[str | None, typer.Option(
+        "--expect-best", help="CI gate: this schedule must need the fewest steps.")] = None,
+    peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None,
+) -> None:
+    """How many steps each schedule needs to reach a target loss; fewest first."""
+    if not target > 0:
+        raise InputError(f"--target-loss must be a loss > 0, got {target}")
+    if max_steps is not None and max_steps < 2:
+        raise InputError(f"--max-steps must be at least 2, got {max_steps}")
+    fitted = _load_law(law)
+    longest = max_steps or MAX_FACTOR * fitted.horizon
+    bar = _Progress("searching lengths")
+    try:
+        reaches = plan_lengths(fitted, split_specs(schedules), target,
+                               defaults=law_defaults(fitted, peak_lr, warmup, min_lr), max_steps=longest,
+                               progress=bar)
+    finally:
+        bar.close()
+    _warn([w for r in reaches for w in r.warnings])
+    if json_out:
+        print(json.dumps(report.plan_json(fitted, reaches, target, longest), indent=2))
+    else:
+        out.print(report.plan_table(fitted, reaches, target, longest))
+    if expect_best is not None:
+        _expectation(needs_fewest(reaches, expect_best), f"'{expect_best}' must need the fewest steps; "
+                     + (f"'{reaches[0].name}' does" if reaches[0].steps else f"none reaches {target:g}"))
 
 
 @app.command("evaluate")

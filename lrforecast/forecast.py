@@ -52,7 +52,7 @@ def held_out_error(law: Law) -> float | None:
     return None if value is None else float(value)
 
 
-def _unlearned_decay(law: Law, eta: np.ndarray) -> bool:
+def unlearned_decay(law: Law, eta: np.ndarray) -> bool:
     """Whether `eta` decays although the runs the law was fitted on had no LR decay to learn the
     annealing term from."""
     return float(law.fit_window.get("lr_decay", 1.0)) < DECAY_SEEN and lr_decay(eta) >= DECAY_SEEN
@@ -80,7 +80,7 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
     if eta.size - 1 > HORIZON_FACTOR * law.horizon:
         out.append(f"{label}: {eta.size} steps is over {HORIZON_FACTOR:g}x the longest fitted run "
                    f"({law.horizon}); a far extrapolation")
-    if _unlearned_decay(law, eta):
+    if unlearned_decay(law, eta):
         out.append(f"{label}: decays, but the law was fitted on runs without a decay, so what the "
                    "decay does to the loss is a guess")
     if schedule.warmup != law.warmup and schedule.name not in ("file", "log"):
@@ -183,7 +183,7 @@ def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict
         sched = resolve(parse_schedule(spec, defaults))  # once: a file: schedule is read here only
         eta = sched.lr()
         total = eta.size
-        if _unlearned_decay(law, eta):
+        if unlearned_decay(law, eta):
             raise InputError(f"'{spec}' decays, but the law was fitted on runs without an LR decay, so "
                              "it cannot tell what a decay gains; fit a run that decays as well (a short "
                              "cooldown from a checkpoint is enough)")

@@ -20,6 +20,7 @@ from .errors import InputError
 from .forecast import Comparison, Prediction, held_out_error
 from .law import SCHEMA_VERSION, Law
 from .metrics import METRICS
+from .plan import Reach
 from .readers import Source
 from .run import Run
 from .schedules import log_schedule
@@ -201,6 +202,48 @@ def comparison_table(cmp: Comparison) -> Table:
         cells[-1].append(_gap_cell(r))
         if refits:
             cells[-1] += _refit_cells(r)
+    return _add_rows(t, cells)
+
+
+def plan_rows(reaches: list[Reach]) -> list[dict]:
+    """The candidates fewest steps first, each with how many more steps than the best it needs."""
+    best = reaches[0].steps if reaches else None
+    return [{"rank": i, "name": r.name, "spec": r.spec, "steps": r.steps, "final_loss": r.final_loss,
+             "more_steps": None if r.steps is None or best is None else r.steps / best - 1.0,
+             "steps_range": None if r.steps_range is None else list(r.steps_range), "warnings": r.warnings}
+            for i, r in enumerate(reaches, start=1)]
+
+
+def plan_json(law: Law, reaches: list[Reach], target: float, max_steps: int) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "law": law_summary(law),
+            "target_loss": target, "max_steps": max_steps, "schedules": plan_rows(reaches),
+            "best": reaches[0].name if reaches and reaches[0].steps is not None else None,
+            "held_out": law.options.get("held_out"), "notes": law.notes}
+
+
+def plan_table(law: Law, reaches: list[Reach], target: float, max_steps: int) -> Table:
+    rows = plan_rows(reaches)
+    t = Table(title=f"Steps to reach a loss of {target:g} (searched up to {max_steps})", title_justify="left")
+    err = held_out_error(law)
+    columns = [("#", "right"), ("schedule", "left"), ("steps", "right"), ("more steps", "right")]
+    columns += [("if off by held-out error", "right")] if err is not None else []
+    for name, just in columns + [("final loss", "right")]:
+        t.add_column(name, justify=just)
+    if err is not None:
+        t.caption = (f"range: the steps if the law's forecast were {100 * err:.3f}% (its held-out error) "
+                     "higher or lower")
+
+    def count(n: int | None) -> str:
+        return "none" if n is None else f"{n:,}"
+
+    cells = []
+    for r in rows:
+        more = ("" if r["more_steps"] is None else "best" if r["rank"] == 1
+                else f"+{100 * r['more_steps']:.1f}%")
+        cells.append([str(r["rank"]), r["name"], count(r["steps"]), more])
+        if err is not None:
+            cells[-1].append(" - ".join(count(n) for n in r["steps_range"]))
+        cells[-1].append(f"{r['final_loss']:.4f}")
     return _add_rows(t, cells)
 
 

@@ -1,0 +1,113 @@
+"""How many steps each schedule needs to reach a target loss: the length half of choosing a schedule.
+
+A cosine or a WSD cooldown ends at its total, so its whole shape moves with its length. Each
+candidate is rebuilt at every length tried and the law's final loss searched for the shortest length
+that reaches the target: a geometric scan for the first length that does, then bisection. The range
+says how far that length moves if the law is off by its held-out error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+from .fitting import Progress
+from .forecast import held_out_error, law_defaults, unlearned_decay, validity_warnings
+from .law import Law
+from .schedules import Schedule, parse_schedule
+
+SCAN = 48  # lengths tried, geometrically spaced, before the bisection
+TOLERANCE = 1e-3  # the bisection stops at 0.1% of the length (or 1 step)
+MAX_FACTOR = 10  # by default lengths up to 10x the longest fitted run are searched
+
+
+@dataclass
+class Reach:
+    """One candidate's answer: the shortest length that reaches the target, or None within max_steps."""
+
+    name: str
+    spec: str  # the schedule at that length (at the longest tried when none reaches it)
+    steps: int | None
+    final_loss: float  # the law's final loss at that length
+    steps_range: tuple[int | None, int | None] | None  # with the target off by the held-out error
+    warnings: list[str]
+
+
+def final_loss(law: Law, schedule: Schedule, total: int) -> float:
+    """The law's loss at the last step of `schedule` built `total` steps long."""
+    eta = schedule.lr(total)
+    return float(law.predict_lr(eta, np.array([total - 1]), schedule.warmup)[0])
+
+
+def shortest_length(law: Law, schedule: Schedule, target: float, lo: int, hi: int) -> int | None:
+    """The fewest steps in [lo, hi] whose final loss is at most `target` (to 0.1%), or None."""
+    grid = np.unique(np.geomspace(lo, hi, SCAN).astype(np.int64))
+    below = [i for i, total in enumerate(grid) if final_loss(law, schedule, int(total)) <= target][:1]
+    if not below:
+        return None
+    if below[0] == 0:
+        return int(grid[0])
+    a, b = int(grid[below[0] - 1]), int(grid[below[0]])  # a misses the target, b reaches it
+    while b - a > max(1, TOLERANCE * b):
+        mid = (a + b) // 2
+        if final_loss(law, schedule, mid) <= target:
+            b = mid
+        else:
+            a = mid
+    return b
+
+
+def _searchable(spec: str, defaults: dict) -> Schedule:
+    """The candidate without a length, refused where its length cannot move."""
+    schedule = parse_schedule(spec, {**defaults, "total": None})
+    if schedule.name in ("file", "log"):
+        raise InputError(f"'{spec}' gives the LR step by step, so it has one length; plan needs a "
+                         "schedule it can rebuild at any length (cosine, wsd, ...)")
+    if "total" in schedule.params:
+        raise InputError(f"'{spec}' fixes its length (total=...); plan chooses the length, so leave it out")
+    if "decay_start" in schedule.params:
+        raise InputError(f"'{spec}' starts its decay at a fixed step; give decay=FRACTION instead so "
+                         "the cooldown moves with the length")
+    return schedule
+
+
+def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = None,
+         max_steps: int | None = None, progress: Progress | None = None) -> list[Reach]:
+    """For each candidate schedule, the fewest steps to reach `target`; fewest first."""
+    defaults = law_defaults(law) if defaults is None else defaults
+    hi = int(max_steps or MAX_FACTOR * law.horizon)
+    err = held_out_error(law)
+    out = []
+    for spec in specs:
+        schedule = _searchable(spec, defaults)
+        lo = max(schedule.warmup, *schedule.params.get("at", [0])) + 1
+        if hi <= lo:
+            raise InputError(f"--max-steps {hi} leaves no length to try for '{spec}' (it needs more "
+                             f"than {lo} steps)")
+        if unlearned_decay(law, schedule.lr(hi)):
+            raise InputError(f"'{spec}' decays, but the law was fitted on runs without an LR decay, so "
+                             "it cannot tell what a decay gains; fit a run that decays as well")
+        steps = shortest_length(law, schedule, target, lo, hi)
+        spread = None if err is None else (shortest_length(law, schedule, target * (1 + err), lo, hi),
+                                           shortest_length(law, schedule, target * (1 - err), lo, hi))
+        total = steps or hi
+        at_length = Schedule(schedule.name, {**schedule.params, "total": total}, schedule.label)
+        out.append(Reach(spec, at_length.spec, steps, final_loss(law, schedule, total), spread,
+                         validity_warnings(law, at_length, schedule.lr(total))))
+        if progress is not None:
+            progress(len(out), len(specs))
+    return sorted(out, key=lambda r: (r.steps is None, r.steps or 0, r.final_loss))
+
+
+def needs_fewest(reaches: list[Reach], name: str) -> bool:
+    """Whether the candidate called `name` (as given, or its schedule's name) reaches the target in
+    the fewest steps (a CI expectation)."""
+    def called(r: Reach) -> bool:
+        return name in (r.name, r.spec.split(":")[0])
+
+    if not any(called(r) for r in reaches):
+        raise InputError(f"--expect-best {name}: no candidate of that name; candidates: "
+                         + ", ".join(r.name for r in reaches))
+    return reaches[0].steps is not None and called(reaches[0])

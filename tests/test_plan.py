@@ -1,0 +1,51 @@
+import json
+
+import pytest
+
+from lrforecast.errors import InputError
+from lrforecast.forecast import compare
+from lrforecast.plan import plan
+from lrforecast.reference import default_law
+
+
+@pytest.fixture(scope="module")
+def law():
+    return default_law()
+
+
+def test_a_schedule_needs_the_length_at_which_the_law_gives_it_the_target(law):
+    cosine_72k = compare(law, ["cosine"]).best.final_loss  # the bundled law's cosine over 72,000 steps
+    reaches = {r.name: r for r in plan(law, ["wsd", "cosine", "cosine-to-zero"], cosine_72k)}
+    assert reaches["cosine"].steps == pytest.approx(72000, rel=2e-3)
+    assert reaches["cosine"].final_loss <= cosine_72k
+    assert reaches["cosine"].spec.endswith(f"total={reaches['cosine'].steps}")
+    # WSD is the law's better schedule at 72k (make demo), so it gets there in fewer steps
+    assert reaches["wsd"].steps < reaches["cosine-to-zero"].steps < reaches["cosine"].steps
+    assert reaches["cosine"].steps / reaches["wsd"].steps > 1.3
+    lo, hi = reaches["wsd"].steps_range  # the target moved by the held-out error, both ways
+    assert lo < reaches["wsd"].steps < hi
+    harder = {r.name: r.steps for r in plan(law, ["wsd", "cosine"], cosine_72k - 0.01)}
+    assert harder["wsd"] > reaches["wsd"].steps and harder["cosine"] > reaches["cosine"].steps
+
+
+def test_a_target_out_of_reach_and_schedules_without_a_free_length(law):
+    (far,) = plan(law, ["cosine"], 2.0, max_steps=100_000)
+    assert far.steps is None and far.final_loss > 2.0 and far.spec.endswith("total=100000")
+    for spec, words in [("cosine:total=24000", "fixes its length"), ("file:x.csv", "one length"),
+                        ("wsd:decay_start=20000", "decay=FRACTION")]:
+        with pytest.raises(InputError, match=words):
+            plan(law, [spec], 3.2)
+
+
+def test_plan_command_ranks_by_steps_and_gates_ci(cli):
+    r = cli("plan", "--target-loss", "3.2", "--schedules", "cosine,wsd", "--json", "--expect-best", "wsd")
+    assert r.code == 0, r.err
+    d = json.loads(r.out)
+    assert d["best"] == "wsd" and [s["name"] for s in d["schedules"]] == ["wsd", "cosine"]
+    assert d["schedules"][1]["more_steps"] > 0.3 and "expectation passed" in r.err
+    r = cli("plan", "--target-loss", "3.2", "--schedules", "cosine,wsd", "--expect-best", "cosine")
+    assert r.code == 1 and "'wsd' does" in r.err and "more steps" in r.out
+    r = cli("plan", "--target-loss", "2", "--schedules", "cosine", "--max-steps", "100000")
+    assert r.code == 0 and "none" in r.out
+    assert cli("plan", "--target-loss", "-1").code == 2
+    assert cli("plan", "--target-loss", "3.2", "--schedules", "cosine:total=9").code == 2
