@@ -55,6 +55,8 @@ RunsOpt = Annotated[list[str] | None, typer.Option(
 PlotOpt = Annotated[Path | None, typer.Option(
     "--plot", help="Also draw observed and fitted curves and the error to a .png or .svg (needs "
     "lrforecast[plot]).")]
+MarkdownOpt = Annotated[Path | None, typer.Option(
+    "--markdown", help="Also write a markdown report; $GITHUB_STEP_SUMMARY is appended to.")]
 PatternOpt = Annotated[str | None, typer.Option(
     "--pattern", help="Regex with named groups step, loss, lr for a text log.")]
 
@@ -235,8 +237,7 @@ def compare_cmd(
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the curves.")] = True,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Also draw the curves to a .png or .svg (needs lrforecast[plot]).")] = None,
-    markdown: Annotated[Path | None, typer.Option(
-        "--markdown", help="Also write a markdown report; $GITHUB_STEP_SUMMARY is appended to.")] = None,
+    markdown: MarkdownOpt = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:
     """Forecast several schedules with one law and rank them; a CI gate with --expect-best."""
@@ -258,10 +259,7 @@ def compare_cmd(
         report.save_plot(cmp, plot)
         err.print(f"chart written to {plot}", highlight=False)
     if markdown is not None:
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        append = summary is not None and markdown.resolve() == Path(summary).resolve()
-        with markdown.open("a" if append else "w") as f:
-            f.write(report.comparison_markdown(cmp, expectation))
+        _write_markdown(markdown, report.comparison_markdown(cmp, expectation))
     if json_out:
         print(json.dumps(report.comparison_json(cmp, expectation), indent=2))
     else:
@@ -271,6 +269,14 @@ def compare_cmd(
     if expectation is not None:
         limit = f"within {max_gap:g} of the best" if max_gap is not None else "ranked first"
         _expectation(passed, f"'{expect_best}' must be {limit}; it ranks {rank} (gap {gap:+.4f})")
+
+
+def _write_markdown(path: Path, text: str) -> None:
+    """Write a markdown report; GitHub's step summary is appended to, as other steps write to it too."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    append = summary is not None and path.resolve() == Path(summary).resolve()
+    with path.open("a" if append else "w") as f:
+        f.write(text)
 
 
 def _expectation(passed: bool, what: str) -> None:
@@ -294,9 +300,11 @@ def plan_cmd(
     json_out: JsonOpt = False,
     expect_best: Annotated[str | None, typer.Option(
         "--expect-best", help="CI gate: this schedule must need the fewest steps.")] = None,
+    markdown: MarkdownOpt = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None,
 ) -> None:
     """How many steps each schedule needs to reach a target loss; fewest first."""
+    _check_output(markdown, [Path(law)] if law else [], "--markdown")
     if not target > 0:
         raise InputError(f"--target-loss must be a loss > 0, got {target}")
     if max_steps is not None and max_steps < 2:
@@ -311,12 +319,15 @@ def plan_cmd(
     finally:
         bar.close()
     _warn([w for r in reaches for w in r.warnings])
+    passed = None if expect_best is None else needs_fewest(reaches, expect_best)
+    if markdown is not None:
+        _write_markdown(markdown, report.plan_markdown(fitted, reaches, target, longest, expect_best, passed))
     if json_out:
         print(json.dumps(report.plan_json(fitted, reaches, target, longest), indent=2))
     else:
         out.print(report.plan_table(fitted, reaches, target, longest))
     if expect_best is not None:
-        _expectation(needs_fewest(reaches, expect_best), f"'{expect_best}' must need the fewest steps; "
+        _expectation(passed, f"'{expect_best}' must need the fewest steps; "
                      + (f"'{reaches[0].name}' does" if reaches[0].steps else f"none reaches {target:g}"))
 
 

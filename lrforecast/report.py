@@ -221,6 +221,30 @@ def plan_json(law: Law, reaches: list[Reach], target: float, max_steps: int) -> 
             "held_out": law.options.get("held_out"), "notes": law.notes}
 
 
+def _markdown_rows(t: Table) -> list[str]:
+    """A rich table's header and cells as the lines of a markdown table."""
+    cells = [[str(c.header) for c in t.columns]] + [list(map(str, row)) for row in
+                                                     zip(*(c.cells for c in t.columns), strict=True)]
+    rule = ["---:" if c.justify == "right" else "---" for c in t.columns]
+    return ["| " + " | ".join(row) + " |" for row in cells[:1] + [rule] + cells[1:]]
+
+
+def plan_markdown(law: Law, reaches: list[Reach], target: float, max_steps: int,
+                  expect_best: str | None = None, passed: bool | None = None) -> str:
+    """The plan as a report for a pull request or a CI step summary."""
+    head = f"### lrforecast plan: steps to reach a loss of {target:g}"
+    if expect_best is not None:
+        head += f": {'passed' if passed else 'FAILED'} (expected '{expect_best}' to need the fewest)"
+    t = plan_table(law, reaches, target, max_steps)
+    lines = [head, "", f"{law.name} law, peak LR {law.peak_lr:g}, warmup {law.warmup}, fitted on "
+             f"{len(law.runs)} run(s) up to step {law.horizon}; lengths searched up to {max_steps}.", ""]
+    lines += _markdown_rows(t)
+    if t.caption:
+        lines += ["", str(t.caption)]
+    lines += [f"\n> warning: {w}" for r in reaches for w in r.warnings]
+    return "\n".join(lines) + "\n"
+
+
 def plan_table(law: Law, reaches: list[Reach], target: float, max_steps: int) -> Table:
     rows = plan_rows(reaches)
     t = Table(title=f"Steps to reach a loss of {target:g} (searched up to {max_steps})", title_justify="left")

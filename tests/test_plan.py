@@ -49,3 +49,18 @@ def test_plan_command_ranks_by_steps_and_gates_ci(cli):
     assert r.code == 0 and "none" in r.out
     assert cli("plan", "--target-loss", "-1").code == 2
     assert cli("plan", "--target-loss", "3.2", "--schedules", "cosine:total=9").code == 2
+
+
+def test_plan_writes_a_markdown_report_for_ci(cli, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    r = cli("plan", "--target-loss", "3.2", "--schedules", "cosine,wsd,constant", "--expect-best", "wsd",
+            "--markdown", summary)
+    assert r.code == 0, r.err
+    text = summary.read_text()
+    assert text.startswith("earlier step\n### lrforecast plan: steps to reach a loss of 3.2: passed")
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert rows[0] == "| # | schedule | steps | more steps | if off by held-out error | final loss |"
+    assert rows[2].startswith("| 1 | wsd | ") and rows[4].startswith("| 3 | constant | ")
+    assert "> warning: constant:" in text and "far extrapolation" in text
