@@ -14,6 +14,7 @@ $(STAMP): $(PY) pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/lrforecast compare --schedules cosine,cosine-to-zero,wsd,constant
+	$(VENV)/bin/lrforecast plan --target-loss 3.2 --schedules cosine,cosine-to-zero,wsd
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check lrforecast tests benchmarks
