@@ -90,15 +90,25 @@ def _note(lines: list[str]) -> None:
 
 
 class _Progress:
-    """A progress bar on stderr that appears only once the work has taken more than a second."""
+    """Progress on stderr once the work has taken more than a second: a bar on a terminal, and in a
+    log (CI, a file) a plain line at most every PLAIN_EVERY seconds."""
+
+    PLAIN_EVERY = 5.0
 
     def __init__(self, label: str) -> None:
         self.label, self.start, self.bar, self.task = label, time.monotonic(), None, None
+        self.said = self.start
 
     def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.start < 1.0:
+            return
+        if not err.is_terminal:
+            if now - self.said >= self.PLAIN_EVERY or self.said == self.start:
+                self.said = now
+                err.print(f"{self.label}: {done} of {total} ({now - self.start:.0f} s)", highlight=False)
+            return
         if self.bar is None:
-            if time.monotonic() - self.start < 1.0:
-                return
             self.bar = Progress(console=err, transient=True)
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=total)
