@@ -44,12 +44,12 @@ def final_loss(law: Law, schedule: Schedule, total: int) -> float:
 def shortest_length(law: Law, schedule: Schedule, target: float, lo: int, hi: int) -> int | None:
     """The fewest steps in [lo, hi] whose final loss is at most `target` (to 0.1%), or None."""
     grid = np.unique(np.geomspace(lo, hi, SCAN).astype(np.int64))
-    below = [i for i, total in enumerate(grid) if final_loss(law, schedule, int(total)) <= target][:1]
-    if not below:
+    first = next((i for i, total in enumerate(grid) if final_loss(law, schedule, int(total)) <= target), None)
+    if first is None:
         return None
-    if below[0] == 0:
+    if first == 0:
         return int(grid[0])
-    a, b = int(grid[below[0] - 1]), int(grid[below[0]])  # a misses the target, b reaches it
+    a, b = int(grid[first - 1]), int(grid[first])  # a misses the target, b reaches it
     while b - a > max(1, TOLERANCE * b):
         mid = (a + b) // 2
         if final_loss(law, schedule, mid) <= target:

@@ -4,6 +4,10 @@ Each pattern has a `start` that marks a line as a training-step line and a full 
 groups `step`, `loss` and optionally `lr`. A line that starts like a step line but does not match
 (another process's output broke it) is skipped and counted, not fatal.
 
+With no built-in pattern matching, lines of `key value` pairs that hold a step key are read as
+records (build-nanogpt, fairseq, LitGPT, OLMo-core with its metrics indented under the step line),
+and the fields chosen as for JSONL.
+
 Python dicts printed by a training loop are read as records. The Hugging Face Trainer prints them
 without the step (`{'loss': 2.31, 'learning_rate': 5e-05, 'epoch': 0.1}`); the step is then the
 count of the progress bar (tqdm, on stderr) drawn last before the dict, so such a log needs stderr.
