@@ -190,7 +190,7 @@ def comparison_table(cmp: Comparison) -> Table:
     t.add_column("gap", justify="right")
     refits = bool(rows) and "refits" in rows[0]
     if refits:
-        t.add_column("refit range", justify="right", no_wrap=True)
+        t.add_column("refit range", justify="right")
         t.add_column("1st", justify="right")
     t.caption = "\n".join(_captions(cmp.law, refits)) or None
     cells = []
