@@ -12,7 +12,7 @@ import numpy as np
 from .areas import DECAY_SEEN, lr_decay
 from .errors import InputError
 from .law import Law
-from .metrics import curve_metrics, noise_level, trend_error
+from .metrics import curve_metrics, end_error, noise_level, trend_error
 from .run import Run
 from .schedules import Schedule, parse_schedule, resolve
 
@@ -50,6 +50,13 @@ def held_out_error(law: Law) -> float | None:
     held_out = law.options.get("held_out") or {}
     value = held_out.get("TrendE", held_out.get("PredE"))  # law files before TrendE kept PredE
     return None if value is None else float(value)
+
+
+def held_out_end_error(law: Law) -> float | None:
+    """The largest error the law made at the end of a run it was not fitted on (its cross-validation),
+    or, for law files without it, its mean held-out error."""
+    value = (law.options.get("held_out") or {}).get("EndE")
+    return held_out_error(law) if value is None else float(value)
 
 
 def unlearned_decay(law: Law, eta: np.ndarray) -> bool:
@@ -224,8 +231,10 @@ def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = Non
                          f"the schedule ({eta.size}); check the schedule")
     pred = law.predict_lr(eta, run.steps[keep], schedule.warmup)
     y = run.loss[keep]
+    noise = noise_level(y)
     return {"run": run.name, "source": run.source, "schedule": schedule.spec,
             "points": int(keep.sum()), "dropped_beyond_schedule": int((run.steps >= eta.size).sum()),
-            "metrics": {**curve_metrics(y, pred), "TrendE": trend_error(y, pred, noise_level(y))},
+            "metrics": {**curve_metrics(y, pred), "TrendE": trend_error(y, pred, noise),
+                        "EndE": end_error(y, pred, noise)},
             "warnings": validity_warnings(law, schedule, eta),
             "curve": {"step": run.steps[keep], "observed": y, "predicted": pred}}

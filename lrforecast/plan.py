@@ -3,7 +3,8 @@
 A cosine or a WSD cooldown ends at its total, so its whole shape moves with its length. Each
 candidate is rebuilt at every length tried and the law's final loss searched for the shortest length
 that reaches the target: a geometric scan for the first length that does, then bisection. The range
-says how far that length moves if the law is off by its held-out error.
+says how far that length moves if the final loss is off by as much as the law's largest error at the
+end of a run it was not fitted on (its cross-validation).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from .errors import InputError
 from .fitting import Progress
-from .forecast import held_out_error, law_defaults, unlearned_decay, validity_warnings
+from .forecast import held_out_end_error, law_defaults, unlearned_decay, validity_warnings
 from .law import Law
 from .schedules import Schedule, parse_schedule
 
@@ -31,7 +32,7 @@ class Reach:
     spec: str  # the schedule at that length (at the longest tried when none reaches it)
     steps: int | None
     final_loss: float  # the law's final loss at that length
-    steps_range: tuple[int | None, int | None] | None  # with the target off by the held-out error
+    steps_range: tuple[int | None, int | None] | None  # with the target off by the held-out end error
     warnings: list[str]
 
 
@@ -78,7 +79,7 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
     """For each candidate schedule, the fewest steps to reach `target`; fewest first."""
     defaults = law_defaults(law) if defaults is None else defaults
     hi = int(max_steps or MAX_FACTOR * law.horizon)
-    err = held_out_error(law)
+    err = held_out_end_error(law)
     out = []
     for spec in specs:
         schedule = _searchable(spec, defaults)

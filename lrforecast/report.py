@@ -17,7 +17,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import InputError
-from .forecast import Comparison, Prediction, held_out_error
+from .forecast import Comparison, Prediction, held_out_end_error, held_out_error
 from .law import SCHEMA_VERSION, Law
 from .metrics import METRICS
 from .plan import Reach
@@ -248,14 +248,14 @@ def plan_markdown(law: Law, reaches: list[Reach], target: float, max_steps: int,
 def plan_table(law: Law, reaches: list[Reach], target: float, max_steps: int) -> Table:
     rows = plan_rows(reaches)
     t = Table(title=f"Steps to reach a loss of {target:g} (searched up to {max_steps})", title_justify="left")
-    err = held_out_error(law)
+    err = held_out_end_error(law)
     columns = [("#", "right"), ("schedule", "left"), ("steps", "right"), ("more steps", "right")]
-    columns += [("if off by held-out error", "right")] if err is not None else []
+    columns += [("range", "right")] if err is not None else []
     for name, just in columns + [("final loss", "right")]:
         t.add_column(name, justify=just)
     if err is not None:
-        t.caption = (f"range: the steps if the law's forecast were {100 * err:.3f}% (its held-out error) "
-                     "higher or lower")
+        t.caption = (f"range: the steps if the final loss were {100 * err:.2f}% higher or lower, the law's "
+                     "largest error at the end of a run it was not fitted on")
 
     def count(n: int | None) -> str:
         return "none" if n is None else f"{n:,}"

@@ -89,12 +89,13 @@ def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str,
     if on_fit is not None:
         on_fit()
     if fitted is not None:
-        folds["horizon"] = {**mean_metrics([evaluate(fitted, r, s)["metrics"]
-                                            for r, s in zip(runs, schedules, strict=True)], SCORED),
+        per_run = [evaluate(fitted, r, s)["metrics"] for r, s in zip(runs, schedules, strict=True)]
+        folds["horizon"] = {**mean_metrics(per_run, SCORED), "EndE": max(m["EndE"] for m in per_run),
                             "fit_lr_decay": fitted.fit_window["lr_decay"]}
         kinds.append(folds["horizon"])
         refits = refits or [fitted.params]
-    return {"folds": folds, "mean": mean_metrics(kinds, SCORED) if kinds else None, "refits": refits}
+    return {"folds": folds, "mean": mean_metrics(kinds, SCORED) if kinds else None, "refits": refits,
+            "end": max((f["EndE"] for f in folds.values()), default=None)}
 
 
 
@@ -143,13 +144,14 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
         best.notes.append(f"law auto: {chosen} chosen ({why}); its error on unseen steps is unknown")
     best.options["selection"] = summary
     if scores[chosen]["mean"]:
-        best.options["held_out"] = held_out_summary(scores[chosen]["mean"], HOW)
+        best.options["held_out"] = held_out_summary(scores[chosen]["mean"], HOW, scores[chosen]["end"])
     return best
 
 
-def held_out_summary(mean: dict[str, float], how: str) -> dict:
-    """What a law keeps of its cross-validation: the held-out error (TrendE), raw PredE, and how."""
-    return {SCORE: mean[SCORE], "PredE": mean["PredE"], "how": how}
+def held_out_summary(mean: dict[str, float], how: str, end: float | None) -> dict:
+    """What a law keeps of its cross-validation: the held-out error (TrendE), raw PredE, the largest
+    error at a held-out run's end (EndE, for plan's range), and how."""
+    return {SCORE: mean[SCORE], "PredE": mean["PredE"], "EndE": end, "how": how}
 
 
 def choose(scores: dict[str, dict]) -> tuple[str, str]:

@@ -195,7 +195,7 @@ def test_a_flat_loss_is_a_degenerate_fit():
 
 def test_the_held_out_error_of_a_noisy_log_is_measured_against_its_trend(mpl_runs):
     from lrforecast.forecast import held_out_error
-    from lrforecast.metrics import noise_level, trend_error
+    from lrforecast.metrics import end_error, noise_level, trend_error
 
     from .conftest import REAL
     rng = np.random.default_rng(0)
@@ -203,10 +203,20 @@ def test_the_held_out_error_of_a_noisy_log_is_measured_against_its_trend(mpl_run
     noisy = trend + rng.normal(0.0, 0.1, trend.size)  # a per-batch loss: 3% scatter
     assert trend_error(noisy, trend, noise_level(noisy)) < 0.1 * trend_error(noisy, trend, 0.0)
     assert trend_error(trend, 1.01 * trend, noise_level(trend)) == pytest.approx(0.01)
+    # the error at the end too: of the last points' mean, not of the last point's scatter
+    end = trend.copy()
+    end[-1] *= 1.2
+    assert end_error(end, trend, noise_level(noisy)) < 0.01 < end_error(end, trend, 0.0)
+    zigzag = trend + 0.02 * (-1.0) ** np.arange(trend.size)  # scatter that an even window cancels
+    assert end_error(zigzag, 1.01 * trend, noise_level(zigzag)) == pytest.approx(0.01, rel=1e-6)
+    last = trend[-1]  # without the window, the last point's own scatter (it lies 0.02 below)
+    assert end_error(zigzag, 1.01 * trend, 0.0) == pytest.approx((0.01 * last + 0.02) / (last - 0.02))
     run = read_run(REAL / "tinyllama-poem-lora-events.out.tfevents.1698362541.defea657d2b6.26.0")
     law = fit([run], [parse_schedule("log")])  # per-batch training loss, scatter 4% of the loss
     held_out = law.options["held_out"]
     assert held_out_error(law) == held_out["TrendE"] < held_out["PredE"] / 3
+    folds = law.options["selection"]["cv"][law.name]["folds"]
+    assert held_out["EndE"] == max(f["EndE"] for f in folds.values())
     backtest = evaluate(law, run, parse_schedule("log"))["metrics"]  # on the fitted run itself
     assert backtest["TrendE"] < backtest["PredE"] / 3
 

@@ -22,8 +22,11 @@ def test_a_schedule_needs_the_length_at_which_the_law_gives_it_the_target(law):
     # WSD is the law's better schedule at 72k (make demo), so it gets there in fewer steps
     assert reaches["wsd"].steps < reaches["cosine-to-zero"].steps < reaches["cosine"].steps
     assert reaches["cosine"].steps / reaches["wsd"].steps > 1.3
-    lo, hi = reaches["wsd"].steps_range  # the target moved by the held-out error, both ways
+    lo, hi = reaches["wsd"].steps_range  # the target moved by the largest held-out end error
     assert lo < reaches["wsd"].steps < hi
+    end = law.options["held_out"]["EndE"]
+    assert end > law.options["held_out"]["TrendE"]  # one run's end, not the mean over all points
+    assert (lo, hi) == tuple(plan(law, ["wsd"], cosine_72k * (1 + s * end))[0].steps for s in (1, -1))
     harder = {r.name: r.steps for r in plan(law, ["wsd", "cosine"], cosine_72k - 0.01)}
     assert harder["wsd"] > reaches["wsd"].steps and harder["cosine"] > reaches["cosine"].steps
 
@@ -61,6 +64,6 @@ def test_plan_writes_a_markdown_report_for_ci(cli, tmp_path, monkeypatch):
     text = summary.read_text()
     assert text.startswith("earlier step\n### lrforecast plan: steps to reach a loss of 3.2: passed")
     rows = [line for line in text.splitlines() if line.startswith("| ")]
-    assert rows[0] == "| # | schedule | steps | more steps | if off by held-out error | final loss |"
+    assert rows[0] == "| # | schedule | steps | more steps | range | final loss |"
     assert rows[2].startswith("| 1 | wsd | ") and rows[4].startswith("| 3 | constant | ")
     assert "> warning: constant:" in text and "far extrapolation" in text

@@ -1,0 +1,58 @@
+"""How well `plan` finds a length: on the reference protocol, fit auto on the three train runs, then ask
+for the steps each test run's schedule needs to reach the loss that run really ended at.
+
+The true length is the run's own (its last logged step + 1 for constant and step schedules, whose LR
+history up to that step is the same at any length; its total for decaying ones, which were logged to
+within 0.4% of their end). The range is plan's: the length if the law were off by its held-out error.
+Run: `make bench` or `python benchmarks/plan_accuracy.py`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from reference_protocol import SHARED, machine
+
+from lrforecast.fitting import fit
+from lrforecast.plan import plan
+from lrforecast.reference import load_reference
+from lrforecast.schedules import Schedule
+
+
+def free_length(s: Schedule) -> tuple[str, int]:
+    """The spec of `s` without its length (a WSD decay start as a fraction), and that length."""
+    params = dict(s.params)
+    total = int(params.pop("total"))
+    if "decay_start" in params:
+        params["decay"] = round((total - params.pop("decay_start")) / total, 6)
+    return Schedule(s.name, params).spec, total
+
+
+def main() -> None:
+    print(f"machine: {machine()}")
+    for folder in sorted((SHARED / "data" / "mpl").iterdir()):
+        if not folder.is_dir():
+            continue
+        runs, proto = load_reference(folder)
+        law = fit([runs[n][0] for n in proto["train"]], [runs[n][1] for n in proto["train"]], law="auto")
+        print(f"\n## {folder.name}: auto ({law.name}) fitted on {', '.join(proto['train'])} "
+              f"(up to step {law.horizon})\n")
+        print("| test run | target loss | true steps | planned | error | range | in range | s |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name in proto["test"]:
+            run, sched = runs[name]
+            spec, total = free_length(sched)
+            keep = run.steps < total
+            truth = total if sched.name in ("cosine", "wsd") else int(run.steps[keep][-1]) + 1
+            target = float(run.loss[keep][-1])
+            t = time.perf_counter()
+            (r,) = plan(law, [spec], target)
+            lo, hi = r.steps_range
+            inside = lo is not None and hi is not None and lo <= truth <= hi
+            error = f"{100 * (r.steps / truth - 1):+.1f}%" if r.steps else "not reached"
+            print(f"| {name} | {target:.4f} | {truth} | {r.steps} | {error} | {lo}-{hi} | "
+                  f"{'yes' if inside else 'no'} | {time.perf_counter() - t:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
