@@ -311,6 +311,8 @@ def _recognised(run) -> Schedule:
     where = run.source if run is not None else "this run"
     example = "cosine:peak=3e-4:warmup=2000:total=100000"
     if run is not None and run.lr is not None and np.isfinite(run.lr).any():
+        if np.nanmax(run.lr) <= 0:
+            raise _zero_lr("log")
         found, closest, worst = recognise(run.steps, run.lr)
         every = int(np.median(np.diff(run.steps[np.isfinite(run.lr)]))) if closest is not None else 0
         if found is not None:
@@ -325,13 +327,19 @@ def _recognised(run) -> Schedule:
                      f"schedule; give one with --schedule, e.g. {example}")
 
 
+def _zero_lr(label: str) -> InputError:
+    return InputError(f"schedule '{label}': the LR is zero everywhere (a log that prints it rounded, as "
+                      "Composer's console does to 4 decimals?); give --schedule, or --lr-key for another "
+                      "field")
+
+
 def _checked_values(eta: np.ndarray, label: str) -> np.ndarray:
     if not np.all(np.isfinite(eta)):
         raise InputError(f"schedule '{label}': the LR has missing or non-finite values")
     if np.any(eta < 0):
         raise InputError(f"schedule '{label}': the LR is negative at step {int(np.argmax(eta < 0))}")
     if eta.max() <= 0:
-        raise InputError(f"schedule '{label}': the LR is zero everywhere")
+        raise _zero_lr(label)
     return eta
 
 

@@ -435,7 +435,7 @@ def test_text_patterns(tmp_path):
 
 
 def test_key_value_lines_of_other_training_scripts(tmp_path, cli):
-    """Lines as these scripts print them: build-nanogpt (and its log.txt), fairseq, LitGPT, OLMo-core."""
+    """Lines as these print them: build-nanogpt (and its log.txt), fairseq, LitGPT, OLMo-core, Composer."""
     build = tmp_path / "train.out"
     lines = ["using device: cuda", "validation loss: 10.9512", "HellaSwag accuracy: 2500/10042=0.2490"]
     lines += [f"step {s:5d} | loss: {11 - s / 100:.6f} | lr {6e-4 * min(1, (s + 1) / 50):.4e} | norm: 0.4000 "
@@ -484,6 +484,18 @@ def test_key_value_lines_of_other_training_scripts(tmp_path, cli):
                             f"lr={3e-4:.3E} mem=20.1GiB mfu=40.2%\n" for s in (1, 100)))  # its compact form
     run = read_run(olmo)
     assert run.steps.tolist() == [1, 100] and run.loss.tolist() == [6.99, 6.0] and run.lr[0] == 3e-4
+    composer = tmp_path / "composer.log"  # Composer / llm-foundry: `Train name: value` under a header
+    lines = ["******************************", "num_gpus_per_node: 8", "******************************"]
+    for batch in (100, 200, 300):
+        lines += [f"[epoch=1][batch={batch}/300]:", f"\t Train time/batch: {batch - 1}",
+                  f"\t Train loss/train/total: {9 - batch / 100:.4f}", "\t Train time/train: 0.0050",
+                  "\t Train lr-DecoupledAdamW/group0: 0.0000"]  # its console rounds the LR to 4 decimals
+    composer.write_text("\n".join(lines) + "\n")
+    run = read_run(composer)
+    assert run.steps.tolist() == [99, 199, 299] and run.loss.tolist() == [8.0, 7.0, 6.0]
+    assert "step=time/batch loss=loss/train/total" in run.notes[0]
+    r = cli("fit", composer)
+    assert r.code == 2 and "LR is zero everywhere" in r.err and "--schedule" in r.err
     other = tmp_path / "other.log"
     other.write_text("saving checkpoint at step 500\nepoch 3 done\n")
     r = cli("inspect", other)

@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from ..errors import InputError
 
 STEP_KEYS = ("train/global_step", "step", "global_step", "current_steps", "iteration", "iter",
-             "trainer/global_step", "Step", "steps", "_step", "num_updates")
+             "trainer/global_step", "Step", "steps", "_step", "num_updates", "time/batch")
 LOSS_KEYS = ("loss", "train/loss", "train_loss", "lm loss", "Metrics/loss", "trl", "train_loss_step",
              "loss_metrics/global_avg_loss", "training_loss", "train/lm_loss", "val_loss", "eval/loss",
-             "eval_loss", "validation_loss", "Loss", "lm_loss", "train/CE loss", "train loss", "loss train")
+             "eval_loss", "validation_loss", "Loss", "lm_loss", "train/CE loss", "loss/train/total",
+             "train loss", "loss train")
 LR_KEYS = ("lr", "learning_rate", "train/learning_rate", "learning-rate", "lr-AdamW", "lr/AdamW",
-           "learning rate", "train/lr", "lr-Adam", "lr/Adam", "LearningRate", "lr_0", "optim/LR (group 0)")
+           "learning rate", "train/lr", "lr-Adam", "lr/Adam", "LearningRate", "lr_0", "optim/LR (group 0)",
+           "lr-DecoupledAdamW/group0")
 
 
 def pick(kind: str, available: Iterable[str], preferred: str | None, candidates: tuple[str, ...],

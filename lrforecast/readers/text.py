@@ -43,8 +43,10 @@ PATTERNS = {
 # `lm loss: 2.3`. A key is one word or two (`learning rate`); a number glued to more (`330ms`) is none.
 KEY = r"[A-Za-z_][\w/.-]*"
 KEY_VALUE = re.compile(rf"(?<![\w/.-])({KEY})(?:\s+({KEY}))?(?:\s*[:=]\s*|\s+)({NUM})(?![\w.])")
-# an indented `name=value` line under a step line, as OLMo-core's console logger writes its metrics
-INDENTED = re.compile(rf"^\s+([^=\s][^=]*?)=({NUM})\s*$")
+# an indented `name=value` or `name: value` line under a step line, as OLMo-core's and Composer's
+# console loggers write their metrics (Composer's as `Train loss/train/total: 2.3`, maybe after a
+# rank prefix `0:`)
+INDENTED = re.compile(rf"^(?:\d+:)?\s+(?:Train |Eval )?([^=:\s][^=:]*?)\s*[=:]\s*({NUM})\s*$")
 HF_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")  # tqdm: " 3%|▎    | 10/3000 [00:10<10:00, ..."
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -146,24 +148,24 @@ def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, str, list[st
 
 
 def _read_key_values(lines: list[str], path: Path) -> tuple[Series, str, str, list[str]]:
-    """Lines of `key value` pairs with a known step key (`step`, `iter`, `num_updates`, ...) and
-    something else, as records, and the indented `name=value` lines under such a line as part of its
-    record (OLMo-core: `[step=100/2000,epoch=0]` then `    train/CE loss=6.23`). Fields are then
-    chosen as for JSONL."""
+    """Lines of `key value` pairs, each with the indented `name=value` lines under it (OLMo-core:
+    `[step=100/2000,epoch=0]` then `    train/CE loss=6.23`; Composer: `[epoch=1][batch=5/5]:` then
+    `\t Train time/batch: 4`), as records; those with a known step key (`step`, `iter`,
+    `num_updates`, `time/batch`, ...) and something else are kept. Fields are then chosen as for
+    JSONL."""
     records: list[dict[str, float]] = []
-    current = None
+    current: dict[str, float] | None = None
     for line in lines:
         line = ANSI.sub("", line)
         if current is not None and (m := INDENTED.match(line)):
             current.setdefault(m.group(1), float(m.group(2)))
             continue
         pairs = KEY_VALUE.findall(line)
-        rec = {}
+        current = {}
         for first, second, value in pairs:
-            rec.setdefault(f"{first} {second}" if second else first, float(value))
-        current = rec if len(pairs) > 1 and any(k in rec for k in STEP_KEYS) else None
-        if current is not None:
-            records.append(current)
+            current.setdefault(f"{first} {second}" if second else first, float(value))
+        records.append(current)  # its indented lines may still bring the step
+    records = [r for r in records if len(r) > 1 and any(k in r for k in STEP_KEYS)]
     if not records:
         raise InputError(f"{path}: no training-step lines recognised (llm.c, nanoGPT, build-nanogpt, "
                          "Megatron, torchtitan, OLMo-core, Hugging Face Trainer, or 'step N ... loss X' "
