@@ -373,6 +373,8 @@ def evaluate_cmd(
     if m["TrendE"] < 0.9 * m["PredE"]:
         _note([f"against the run's trend the error is {100 * m['TrendE']:.3g}% of the loss; PredE "
                f"({100 * m['PredE']:.3g}%) also counts the log's point-to-point scatter"])
+    _note([f"at the run's end (step {int(result['curve']['step'][-1])}) the forecast is off by "
+           f"{100 * m['EndE']:.3g}% of the loss"])
     if chart:
         print(report.backtest_chart(result, color=out.is_terminal))
 

@@ -227,6 +227,8 @@ def test_evaluate_charts_the_error_by_step_and_keeps_json_small(cli, tmp_path, m
     r = cli(*args)
     assert r.code == 0, r.err
     assert "observed - predicted, % of observed" in r.out and "(error %)" in r.out
+    end = json.loads(cli(*args, "--json").out)["metrics"]["EndE"]
+    assert f"at the run's end (step 71920) the forecast is off by {100 * end:.3g}%" in r.err
     assert "error %" not in cli(*args, "--no-chart").out
     d = json.loads(cli(*args, "--json").out)
     assert "curve" not in d and d["points"] == 546
