@@ -529,6 +529,15 @@ def test_nested_jsonl_objects_are_flattened_with_slashes(tmp_path):
         assert run.lr.tolist() == [1e-3] * 3 and "loss=train/loss" in " ".join(run.notes)
 
 
+def test_numbers_written_as_strings_read_alike_with_or_without_a_broken_line(tmp_path):
+    lines = [json.dumps({"step": i, "loss": f"{3.0 - i / 10:.1f}", "lr": "1e-3", "tag": "x"}) for i in (1, 2)]
+    clean, broken = tmp_path / "clean.jsonl", tmp_path / "broken.jsonl"
+    clean.write_text("\n".join(lines) + "\n")  # pyarrow.json: a column of strings cast to numbers
+    broken.write_text("\n".join(lines + ["not json"]) + "\n")  # line by line
+    a, b = read_run(clean), read_run(broken)
+    assert a.loss.tolist() == b.loss.tolist() == [2.9, 2.8] and a.lr.tolist() == b.lr.tolist() == [1e-3] * 2
+
+
 def test_hugging_face_trainer_stdout_takes_its_steps_from_the_progress_bar(tmp_path):
     bar = "{pct:>3}%|▏         | {n}/3000 [01:40<1:12:54,  4.96it/s]"
     lines = ["***** Running training *****", "  Total optimization steps = 3000",

@@ -19,11 +19,17 @@ Columns = dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (values, present):
 
 
 def _number(v) -> float | None:
-    """A JSON value as a number: ints and floats (not bools), and "a/b" strings as a."""
+    """A JSON value as a number: ints and floats (not bools), numbers written as strings ("1.178", as
+    TRL logs some, and as pyarrow reads a column of them) and "a/b" strings as a."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
-    if isinstance(v, str) and (m := _FRACTION.match(v)):
-        return float(m.group(1))
+    if isinstance(v, str):
+        if m := _FRACTION.match(v):
+            return float(m.group(1))
+        try:
+            return float(v)
+        except ValueError:
+            return None
     return None
 
 

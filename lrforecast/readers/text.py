@@ -128,7 +128,7 @@ def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, str, list[st
                 broken += 1
                 continue
             if isinstance(logs, dict):
-                records.append({k: _number_text(v) for k, v in logs.items()})
+                records.append(logs)
                 bars.append(last_bar)
     if not records:
         raise InputError(f"{path}: none of its {broken} printed dicts could be read; give --pattern")
@@ -172,13 +172,3 @@ def _read_key_values(lines: list[str], path: Path) -> tuple[Series, str, str, li
                          "pairs); give --pattern with named groups step, loss and lr")
     series, step_name = columns_to_series(records_to_columns(records), str(path))
     return series, step_name, "key-value pairs", []
-
-
-def _number_text(v):
-    """'1.178' -> 1.178; anything else as it is."""
-    if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            return v
-    return v
