@@ -267,7 +267,8 @@ def test_the_stored_default_law_is_what_fitting_the_bundled_runs_gives_now():
         assert a == pytest.approx(b, rel=1e-6)
     a, b = stored.options["held_out"], fresh.options["held_out"]
     assert a["how"] == b["how"]
-    assert (a["TrendE"], a["PredE"]) == pytest.approx((b["TrendE"], b["PredE"]), rel=1e-6)
+    assert (a["TrendE"], a["PredE"], a["EndE"]) == pytest.approx((b["TrendE"], b["PredE"], b["EndE"]),
+                                                                 rel=1e-6)
     assert (stored.peak_lr, stored.warmup, stored.total) == (fresh.peak_lr, fresh.warmup, fresh.total)
 
 
@@ -282,3 +283,5 @@ def test_the_readme_python_example_runs_on_a_real_log(capsys):
     exec(code.replace('"trainer_state.json"', repr(str(path))), namespace)
     assert capsys.readouterr().out.strip() in ("cosine", "wsd")
     assert namespace["curve"].steps[-1] == namespace["law"].total - 1
+    fewest, total = namespace["fewest"], namespace["law"].total  # wsd gets there at its own length
+    assert fewest.steps <= total * 1.002 and (fewest.name == "cosine" or fewest.steps >= total * 0.998)
