@@ -26,6 +26,7 @@ from .forecast import predict as predict_schedule
 from .law import Law
 from .laws import LAWS, multipower
 from .plan import MAX_FACTOR, needs_fewest
+from .plan import curves as plan_curves
 from .plan import plan as plan_lengths
 from .readers import ALL_RUNS, read_run, read_runs, read_source, to_run
 from .reference import default_law
@@ -311,6 +312,7 @@ def plan_cmd(
     expect_best: Annotated[str | None, typer.Option(
         "--expect-best", help="CI gate: this schedule must need the fewest steps.")] = None,
     markdown: MarkdownOpt = None,
+    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the curves.")] = True,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None,
 ) -> None:
     """How many steps each schedule needs to reach a target loss; fewest first."""
@@ -336,6 +338,8 @@ def plan_cmd(
         print(json.dumps(report.plan_json(fitted, reaches, target, longest), indent=2))
     else:
         out.print(report.plan_table(fitted, reaches, target, longest))
+        if chart and (drawn := plan_curves(fitted, reaches)):
+            print(report.chart(drawn, color=out.is_terminal, target=target))
     if expect_best is not None:
         _expectation(passed, f"'{expect_best}' must need the fewest steps; "
                      + (f"'{reaches[0].name}' does" if reaches[0].steps else f"none reaches {target:g}"))

@@ -9,13 +9,20 @@ end of a run it was not fitted on (its cross-validation).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .errors import InputError
 from .fitting import Progress
-from .forecast import held_out_end_error, law_defaults, unlearned_decay, validity_warnings
+from .forecast import (
+    Prediction,
+    held_out_end_error,
+    law_defaults,
+    predict,
+    unlearned_decay,
+    validity_warnings,
+)
 from .law import Law
 from .schedules import Schedule, parse_schedule
 
@@ -100,6 +107,16 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
         if progress is not None:
             progress(len(out), len(specs))
     return sorted(out, key=lambda r: (r.steps is None, r.steps or 0, r.final_loss))
+
+
+def curves(law: Law, reaches: list[Reach], points: int = 400) -> list[Prediction]:
+    """Each candidate's predicted curve at the length found (about `points` steps of it), for a chart."""
+    out = []
+    for r in reaches:
+        if r.steps is not None:
+            p = predict(law, parse_schedule(r.spec), every=max(1, r.steps // points), band=False)
+            out.append(replace(p, name=r.name))
+    return out
 
 
 def needs_fewest(reaches: list[Reach], name: str) -> bool:

@@ -282,18 +282,22 @@ def _figure(width: int, height: int, color: bool) -> plotille.Figure:
     return fig
 
 
-def chart(predictions: list[Prediction], width: int = 56, height: int = 15, color: bool = False
-          ) -> str:
-    """A terminal line chart of predicted loss against step, one colour per curve. Without colour
-    (a pipe, a CI log) each curve carries its number at a few points, staggered, and the legend
-    says which number is which."""
+def chart(predictions: list[Prediction], width: int = 56, height: int = 15, color: bool = False,
+          target: float | None = None) -> str:
+    """A terminal line chart of predicted loss against step, one colour per curve, and a level line
+    at `target` if given. Without colour (a pipe, a CI log) each curve carries its number at a few
+    points, staggered, and the legend says which number is which."""
     fig = _figure(width, height, color)
     colours = ["red", "green", "blue", "yellow", "magenta", "cyan", "white"]
-    lo = min(float(np.nanmin(p.loss)) for p in predictions)
+    lo = min([float(np.nanmin(p.loss)) for p in predictions] + ([] if target is None else [target]))
     hi = max(float(np.nanmax(p.loss[p.steps >= 0.15 * p.steps[-1]])) for p in predictions)
-    fig.set_y_limits(min_=lo - 0.02 * (hi - lo), max_=hi)
-    fig.set_x_limits(min_=0, max_=max(int(p.steps[-1]) for p in predictions))
+    fig.set_y_limits(min_=lo - (0.02 if target is None else 0.08) * (hi - lo), max_=hi)
+    last = max(int(p.steps[-1]) for p in predictions)
+    fig.set_x_limits(min_=0, max_=last)
     legend = []
+    if target is not None:
+        fig.plot([0, last], [target, target], lc="white")
+        legend.append(f"---  target {target:g}")
     for i, p in enumerate(predictions):
         lc = colours[i % len(colours)]
         fig.plot(p.steps, p.loss, lc=lc, label=p.name)

@@ -4,7 +4,7 @@ import pytest
 
 from lrforecast.errors import InputError
 from lrforecast.forecast import compare
-from lrforecast.plan import plan
+from lrforecast.plan import curves, plan
 from lrforecast.reference import default_law
 
 
@@ -27,6 +27,8 @@ def test_a_schedule_needs_the_length_at_which_the_law_gives_it_the_target(law):
     end = law.options["held_out"]["EndE"]
     assert end > law.options["held_out"]["TrendE"]  # one run's end, not the mean over all points
     assert (lo, hi) == tuple(plan(law, ["wsd"], cosine_72k * (1 + s * end))[0].steps for s in (1, -1))
+    for curve in curves(law, list(reaches.values())):  # drawn to the length found, ending at the target
+        assert curve.steps[-1] == reaches[curve.name].steps - 1 and curve.final_loss <= cosine_72k
     harder = {r.name: r.steps for r in plan(law, ["wsd", "cosine"], cosine_72k - 0.01)}
     assert harder["wsd"] > reaches["wsd"].steps and harder["cosine"] > reaches["cosine"].steps
 
@@ -48,6 +50,8 @@ def test_plan_command_ranks_by_steps_and_gates_ci(cli):
     assert d["schedules"][1]["more_steps"] > 0.3 and "expectation passed" in r.err
     r = cli("plan", "--target-loss", "3.2", "--schedules", "cosine,wsd", "--expect-best", "cosine")
     assert r.code == 1 and "'wsd' does" in r.err and "more steps" in r.out
+    assert "---  target 3.2\n1  wsd\n2  cosine" in r.out  # the chart: each curve to its length
+    assert "target 3.2" not in cli("plan", "--target-loss", "3.2", "--no-chart").out
     r = cli("plan", "--target-loss", "2", "--schedules", "cosine", "--max-steps", "100000")
     assert r.code == 0 and "none" in r.out
     assert cli("plan", "--target-loss", "-1").code == 2
