@@ -404,7 +404,9 @@ def inspect_cmd(
             print(json.dumps(report.source_json(src, None), indent=2))
             return
         out.print(report.source_table(src, runs))
-        _note(_describe(runs, by_name=True) + [f"{len(src.runs)} runs: fit or evaluate one with --run NAME"])
+        hint = (f"{len(src.runs)} runs: fit or evaluate one with --run NAME; fit several together with "
+                f"more --run, or --run {ALL_RUNS}")
+        _note(_describe(runs, by_name=True) + [hint])
         return
     chosen = to_run(src, run=run, loss_key=loss_key, lr_key=lr_key, duplicates=duplicates)
     if json_out:
