@@ -65,6 +65,14 @@ def unlearned_decay(law: Law, eta: np.ndarray) -> bool:
     return float(law.fit_window.get("lr_decay", 1.0)) < DECAY_SEEN and lr_decay(eta) >= DECAY_SEEN
 
 
+def refuse_unlearned_decay(law: Law, spec: str, eta: np.ndarray) -> None:
+    """Exit 2 rather than rank a schedule that decays by a law that never saw a decay."""
+    if unlearned_decay(law, eta):
+        raise InputError(f"'{spec}' decays, but the law was fitted on runs without an LR decay, so "
+                         "it cannot tell what a decay gains; fit a run that decays as well (a short "
+                         "cooldown from a checkpoint is enough)")
+
+
 def law_defaults(law: Law, peak_lr=None, warmup=None, min_lr=None, steps=None) -> dict:
     """Schedule defaults: the user's options first, then what the law was fitted with."""
     return {"peak": law.peak_lr if peak_lr is None else peak_lr,
@@ -190,10 +198,7 @@ def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict
         sched = resolve(parse_schedule(spec, defaults))  # once: a file: schedule is read here only
         eta = sched.lr()
         total = eta.size
-        if unlearned_decay(law, eta):
-            raise InputError(f"'{spec}' decays, but the law was fitted on runs without an LR decay, so "
-                             "it cannot tell what a decay gains; fit a run that decays as well (a short "
-                             "cooldown from a checkpoint is enough)")
+        refuse_unlearned_decay(law, spec, eta)
         if at is not None and not max(sched.warmup, 1) <= at < total:
             raise InputError(f"--at {at} lies outside '{spec}' (steps {max(sched.warmup, 1)} to {total - 1})")
         step_every = every or max(1, total // 400)

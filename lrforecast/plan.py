@@ -20,7 +20,7 @@ from .forecast import (
     held_out_end_error,
     law_defaults,
     predict,
-    unlearned_decay,
+    refuse_unlearned_decay,
     validity_warnings,
 )
 from .law import Law
@@ -94,9 +94,7 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
         if hi <= lo:
             raise InputError(f"--max-steps {hi} leaves no length to try for '{spec}' (it needs more "
                              f"than {lo} steps)")
-        if unlearned_decay(law, schedule.lr(hi)):
-            raise InputError(f"'{spec}' decays, but the law was fitted on runs without an LR decay, so "
-                             "it cannot tell what a decay gains; fit a run that decays as well")
+        refuse_unlearned_decay(law, spec, schedule.lr(hi))
         steps = shortest_length(law, schedule, target, lo, hi)
         spread = None if err is None else (shortest_length(law, schedule, target * (1 + err), lo, hi),
                                            shortest_length(law, schedule, target * (1 - err), lo, hi))
