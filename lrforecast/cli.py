@@ -25,7 +25,7 @@ from .forecast import law_defaults
 from .forecast import predict as predict_schedule
 from .law import Law
 from .laws import LAWS, multipower
-from .plan import MAX_FACTOR, needs_fewest
+from .plan import MAX_FACTOR, needs_fewest, search_limit
 from .plan import curves as plan_curves
 from .plan import plan as plan_lengths
 from .readers import ALL_RUNS, read_run, read_runs, read_source, to_run
@@ -322,7 +322,7 @@ def plan_cmd(
     if max_steps is not None and max_steps < 2:
         raise InputError(f"--max-steps must be at least 2, got {max_steps}")
     fitted = _load_law(law)
-    longest = max_steps or MAX_FACTOR * fitted.horizon
+    longest = search_limit(fitted, max_steps)
     bar = _Progress("searching lengths")
     try:
         reaches = plan_lengths(fitted, split_specs(schedules), target,

@@ -43,10 +43,15 @@ class Reach:
     warnings: list[str]
 
 
-def final_loss(law: Law, schedule: Schedule, total: int) -> float:
-    """The law's loss at the last step of `schedule` built `total` steps long."""
-    eta = schedule.lr(total)
+def final_loss(law: Law, schedule: Schedule, total: int, eta: np.ndarray | None = None) -> float:
+    """The law's loss at the last step of `schedule` built `total` steps long (`eta`, if built)."""
+    eta = schedule.lr(total) if eta is None else eta
     return float(law.predict_lr(eta, np.array([total - 1]), schedule.warmup)[0])
+
+
+def search_limit(law: Law, max_steps: int | None = None) -> int:
+    """The longest length plan tries: `max_steps`, or MAX_FACTOR times the longest fitted run."""
+    return int(max_steps or MAX_FACTOR * law.horizon)
 
 
 def shortest_length(law: Law, schedule: Schedule, target: float, lo: int, hi: int) -> int | None:
@@ -85,7 +90,7 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
          max_steps: int | None = None, progress: Progress | None = None) -> list[Reach]:
     """For each candidate schedule, the fewest steps to reach `target`; fewest first."""
     defaults = law_defaults(law) if defaults is None else defaults
-    hi = int(max_steps or MAX_FACTOR * law.horizon)
+    hi = search_limit(law, max_steps)
     err = held_out_end_error(law)
     out = []
     for spec in specs:
@@ -99,9 +104,10 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
         spread = None if err is None else (shortest_length(law, schedule, target * (1 + err), lo, hi),
                                            shortest_length(law, schedule, target * (1 - err), lo, hi))
         total = steps or hi
+        eta = schedule.lr(total)
         at_length = Schedule(schedule.name, {**schedule.params, "total": total}, schedule.label)
-        out.append(Reach(spec, at_length.spec, steps, final_loss(law, schedule, total), spread,
-                         validity_warnings(law, at_length, schedule.lr(total))))
+        out.append(Reach(spec, at_length.spec, steps, final_loss(law, schedule, total, eta), spread,
+                         validity_warnings(law, at_length, eta)))
         if progress is not None:
             progress(len(out), len(specs))
     return sorted(out, key=lambda r: (r.steps is None, r.steps or 0, r.final_loss))
