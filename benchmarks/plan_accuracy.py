@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from reference_protocol import SHARED, machine
+from reference_protocol import SHARED, machine, sizes_present
 
 from lrforecast.fitting import fit
 from lrforecast.plan import plan
@@ -30,12 +30,10 @@ def free_length(s: Schedule) -> tuple[str, int]:
 
 def main() -> None:
     print(f"machine: {machine()}")
-    for folder in sorted((SHARED / "data" / "mpl").iterdir()):
-        if not folder.is_dir():
-            continue
-        runs, proto = load_reference(folder)
+    for size in sizes_present():
+        runs, proto = load_reference(SHARED / "data" / "mpl" / size)
         law = fit([runs[n][0] for n in proto["train"]], [runs[n][1] for n in proto["train"]], law="auto")
-        print(f"\n## {folder.name}: auto ({law.name}) fitted on {', '.join(proto['train'])} "
+        print(f"\n## {size}: auto ({law.name}) fitted on {', '.join(proto['train'])} "
               f"(up to step {law.horizon})\n")
         print("| test run | target loss | true steps | planned | error | range | in range | s |")
         print("|---|---|---|---|---|---|---|---|")
