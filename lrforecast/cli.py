@@ -58,6 +58,7 @@ PlotOpt = Annotated[Path | None, typer.Option(
     "lrforecast[plot]).")]
 MarkdownOpt = Annotated[Path | None, typer.Option(
     "--markdown", help="Also write a markdown report; $GITHUB_STEP_SUMMARY is appended to.")]
+ChartOpt = Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the curves.")]
 PatternOpt = Annotated[str | None, typer.Option(
     "--pattern", help="Regex with named groups step, loss, lr for a text log.")]
 
@@ -115,7 +116,10 @@ class _Progress:
             self.task = self.bar.add_task(self.label, total=total)
         self.bar.update(self.task, completed=done, total=total)
 
-    def close(self) -> None:
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
 
@@ -187,12 +191,9 @@ def fit_cmd(
     if len(specs) > len(observed):
         raise InputError(f"{len(specs)} --schedule options for {len(observed)} runs; give one per run")
     parsed = specs + [parse_schedule("log", defaults) for _ in observed[len(specs):]]
-    bar = _Progress("fitting")
-    try:
+    with _Progress("fitting") as bar:
         result = fit(observed, parsed, law=law, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
                      robust=robust, prior=prior, progress=bar)
-    finally:
-        bar.close()
     if output is not None:
         result.save(output)
     if plot is not None:
@@ -245,7 +246,7 @@ def compare_cmd(
         "--expect-best", help="CI gate: this schedule must rank first.")] = None,
     max_gap: Annotated[float | None, typer.Option(
         "--max-gap", help="CI gate: --expect-best may trail the best by at most this loss.")] = None,
-    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the curves.")] = True,
+    chart: ChartOpt = True,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Also draw the curves to a .png or .svg (needs lrforecast[plot]).")] = None,
     markdown: MarkdownOpt = None,
@@ -312,7 +313,7 @@ def plan_cmd(
     expect_best: Annotated[str | None, typer.Option(
         "--expect-best", help="CI gate: this schedule must need the fewest steps.")] = None,
     markdown: MarkdownOpt = None,
-    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the curves.")] = True,
+    chart: ChartOpt = True,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None,
 ) -> None:
     """How many steps each schedule needs to reach a target loss; fewest first."""
@@ -323,13 +324,10 @@ def plan_cmd(
         raise InputError(f"--max-steps must be at least 2, got {max_steps}")
     fitted = _load_law(law)
     longest = search_limit(fitted, max_steps)
-    bar = _Progress("searching lengths")
-    try:
+    with _Progress("searching lengths") as bar:
         reaches = plan_lengths(fitted, split_specs(schedules), target,
                                defaults=law_defaults(fitted, peak_lr, warmup, min_lr), max_steps=longest,
                                progress=bar)
-    finally:
-        bar.close()
     _warn([w for r in reaches for w in r.warnings])
     passed = None if expect_best is None else needs_fewest(reaches, expect_best)
     if markdown is not None:
