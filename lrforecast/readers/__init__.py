@@ -104,8 +104,9 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     path = Path(source)
     if not path.exists():
         raise InputError(f"{source}: no such file or directory")
-    if path.is_file() and _compression(path) is not None:
-        return _read_compressed(path, format=format, step_key=step_key, pattern=pattern, verify=verify)
+    if path.is_file() and (packed := _compression(path)) is not None:
+        return _read_compressed(path, *packed, format=format, step_key=step_key, pattern=pattern,
+                                verify=verify)
     if format is not None and format not in FORMATS:
         raise InputError(f"--format {format} is unknown; use one of {', '.join(FORMATS)}")
     fmt = format or ("text" if pattern else detect_format(path))
@@ -161,9 +162,9 @@ def _compression(path: Path) -> tuple | None:
     return next((v for magic, v in COMPRESSED.items() if head.startswith(magic)), None)
 
 
-def _read_compressed(path: Path, **options) -> Source:
-    """A gzip, bzip2 or xz log (an archived run): decompressed, then read like the file inside."""
-    module, suffix = _compression(path)
+def _read_compressed(path: Path, module, suffix: str, **options) -> Source:
+    """A gzip, bzip2 or xz log (an archived run): decompressed by `module`, then read like the file
+    inside (its name without `suffix`)."""
     try:
         data = module.decompress(path.read_bytes())
     except (OSError, EOFError, ValueError, lzma.LZMAError) as e:
