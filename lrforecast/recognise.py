@@ -69,9 +69,12 @@ def _start_values(steps: np.ndarray, lr: np.ndarray) -> tuple[np.ndarray, bool]:
     return np.array([peak, warmup, start, total, 0.0]), bool(rising.any())
 
 
-def fit_family(family: Family, steps: np.ndarray, lr: np.ndarray) -> Schedule:
-    """The family's parameters that best match the logged points, rounded into a spec."""
-    z, rising = _start_values(steps, lr)
+def fit_family(family: Family, steps: np.ndarray, lr: np.ndarray,
+               start: tuple[np.ndarray, bool] | None = None) -> Schedule:
+    """The family's parameters that best match the logged points, rounded into a spec. `start`:
+    _start_values of these points, when already computed (they are the same for every family)."""
+    z, rising = _start_values(steps, lr) if start is None else start
+    z = z.copy()
     last = float(steps[-1])
     peak = z[PEAK]
     if family.decay == "constant":
@@ -109,9 +112,10 @@ def recognise(steps: np.ndarray, lr: np.ndarray) -> tuple[Schedule | None, Sched
         return None, None, np.inf
     fit_on = np.unique(np.linspace(0, steps.size - 1, min(steps.size, MAX_FIT_POINTS)).astype(np.int64))
     scored = []
+    start = _start_values(steps[fit_on], lr[fit_on])
     for family in FAMILIES:
         try:
-            sched = fit_family(family, steps[fit_on], lr[fit_on])
+            sched = fit_family(family, steps[fit_on], lr[fit_on], start)
         except (ValueError, InputError):  # a degenerate guess (a decay start past the end, say)
             continue
         a = lr_alignment(steps, lr, sched.lr())
