@@ -377,11 +377,16 @@ def loss_chart(run: Run, width: int = 56, height: int = 10, color: bool = False)
     return fig.show()
 
 
+def _percent_off(curve: dict) -> np.ndarray:
+    """A backtest's error at each point: (observed - predicted) / observed, in percent."""
+    return 100.0 * (curve["observed"] - curve["predicted"]) / curve["observed"]
+
+
 def backtest_chart(result: dict, width: int = 56, height: int = 10, color: bool = False) -> str:
     """A terminal chart of the backtest's error, (observed - predicted) / observed in percent, by
     step: where the law runs high (below 0) or low (above 0). The curves themselves overlap."""
     c = result["curve"]
-    err = 100.0 * (c["observed"] - c["predicted"]) / c["observed"]
+    err = _percent_off(c)
     fig = _figure(width, height, color)
     fig.y_label = "error %"
     fig.set_x_limits(min_=int(c["step"][0]), max_=int(c["step"][-1]))
@@ -453,8 +458,7 @@ def save_backtest_plot(law: Law, results: list[dict], path: Path) -> None:
         label = f"{r['run']}  PredE {100 * r['metrics']['PredE']:.3g}%"
         line, = top.plot(c["step"], c["predicted"], label=label)
         top.scatter(c["step"], c["observed"], s=4, alpha=0.4, color=line.get_color())
-        bottom.plot(c["step"], 100.0 * (c["observed"] - c["predicted"]) / c["observed"],
-                    color=line.get_color(), lw=0.8)
+        bottom.plot(c["step"], _percent_off(c), color=line.get_color(), lw=0.8)
     bottom.axhline(0.0, color="black", lw=0.5)
     values = np.concatenate([np.r_[r["curve"]["observed"], r["curve"]["predicted"]] for r in results])
     lo, hi = np.percentile(values, [0.5, 99.5])  # a noisy log's spikes do not flatten the curves

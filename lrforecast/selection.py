@@ -98,7 +98,6 @@ def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str,
             "end": max((f["EndE"] for f in folds.values()), default=None)}
 
 
-
 def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Progress | None = None,
              **options) -> Law:
     """Fit every law, cross-validate each, keep one by `choose` and say why and by how much."""
