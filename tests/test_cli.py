@@ -139,6 +139,15 @@ BAD_INPUTS = [
     ("output in a missing folder", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n",
      ["-o", "DIR/no/such/law.json"], "does not exist"),
     ("output is a folder", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n", ["-o", "DIR"], "directory"),
+    ("negative prior weight", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n",
+     ["-s", "constant:peak=1:total=5", "--prior", "-1"], "--prior must be"),
+    ("negative first step", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n",
+     ["-s", "constant:peak=1:total=5", "--from-step", "-1"], "--from-step must be"),
+    ("one point", "a.csv", "step,loss\n1,3\n", ["-s", "constant:peak=1:total=5"], "at least 3"),
+    ("no loss above zero", "a.csv", "step,loss\n1,-3\n2,-2.9\n3,-2.8\n", ["-s", "constant:peak=1:total=5"],
+     "<= 0"),
+    ("JSON that opens with null", "a.json", 'null\n{"step": 1, "loss": 3}\n',  # pyarrow 26 crashes on it
+     ["-s", "constant:peak=1:total=5"], "at least 3"),
     ("binary data", "a.csv", "\x19\x8acN\x00\xda\x88sI\xf9\x00\xd6\x85a\x16\r\\\n\x00\x00",
      ["-s", "constant:peak=1:total=5"], "binary"),
 ]
@@ -158,6 +167,11 @@ def test_bad_input_gives_exit_2_and_one_line(case, name, text, args, words, cli,
     assert path.read_bytes() == before
 
 
+def test_inspect_charts_a_log_of_one_point(cli, tmp_path):
+    r = cli("inspect", write(tmp_path, "a.csv", "step,loss\n7,3.5\n"))
+    assert r.code == 0 and "1 points, steps 7-7" in r.err and "a.csv" in r.out
+
+
 def test_bad_law_files_and_steps(cli, tmp_path):
     other = write(tmp_path, "other.json", json.dumps({"model": "chinchilla", "E": 1.7}))
     for args in (["predict", other, "-s", "cosine"], ["compare", other], ["evaluate", other, other]):
@@ -171,6 +185,19 @@ def test_bad_law_files_and_steps(cli, tmp_path):
     assert r.code == 2 and "outside" in r.err
     r = cli("compare", "--schedules", "cosine,cosine")
     assert r.code == 2 and "same name" in r.err
+
+
+def test_a_log_and_a_law_given_in_each_others_place(cli, tmp_path, mpl_runs):
+    log = MPL / "25m" / "cosine_24000.csv"
+    r = cli("compare", log, "--schedules", "cosine,wsd")
+    assert r.code == 2 and "not a law file" in r.err and f"fit it first: lrforecast fit {log} -o" in r.err
+    law = tmp_path / "law.json"
+    assert cli("fit", log, "--law", "momentum", "-o", law).code == 0
+    for command in ("inspect", "fit"):
+        r = cli(command, law)
+        assert r.code == 2 and "is an lrforecast law file, not a training log" in r.err
+    short = cli("compare", law, "--schedules", "cosine", "--steps", "500")
+    assert short.code == 0 and "before the first fitted step (1196)" in short.err
 
 
 def test_fit_auto_says_which_law_won(cli, tmp_path, mpl_runs):

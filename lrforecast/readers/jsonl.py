@@ -22,6 +22,8 @@ from .records import Series, arrow_column, columns_to_series, records_to_columns
 
 
 def read_jsonl(path: Path, step_key: str | None = None) -> tuple[Series, str, list[str]]:
+    if not _starts_with_object(path):  # pyarrow 26 crashes (SIGSEGV) on a file that opens with null
+        return _read_lines(path, step_key)
     try:
         table = pajson.read_json(path)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -29,6 +31,15 @@ def read_jsonl(path: Path, step_key: str | None = None) -> tuple[Series, str, li
     cols = {n: c for n, col in _flat_columns(table).items() if (c := arrow_column(col)) is not None}
     series, step_name = columns_to_series(cols, str(path), step_key)
     return series, step_name, []
+
+
+def _starts_with_object(path: Path) -> bool:
+    """Whether the first character that is not white space is '{'."""
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 16):
+            if text := chunk.lstrip():
+                return text.startswith(b"{")
+    return False
 
 
 def _flat_columns(table: pa.Table) -> dict[str, pa.ChunkedArray]:
