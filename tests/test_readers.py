@@ -138,7 +138,8 @@ def test_llmc_logs():
 
 def test_loss_key_override_and_missing_field(tmp_path):
     run = read_run(REAL / "tinyllama-clinical-qlora-trainer_state.json", loss_key="epoch")
-    assert run.loss.size == 1000 and run.loss[0] != 3.0078
+    assert run.loss[0] == 0.01 and run.steps[0] == 10  # epoch 0.0 (rounded) at steps 1-9: no loss
+    assert run.loss.size == 991 and run.notes[-1].startswith("dropped 9 losses <= 0")
     with pytest.raises(InputError, match="no field 'nope'.*holds: .*loss"):
         read_run(REAL / "tinyllama-clinical-qlora-trainer_state.json", loss_key="nope")
 
@@ -225,6 +226,24 @@ def test_truncated_file_stops_cleanly(tmp_path, cli):
     series = next(iter(runs.values()))
     assert series["old/loss"][0].size == 10 and "truncated" in notes[0]
     assert cli("inspect", path, "--loss-key", "old/loss").code == 0
+
+
+def test_event_files_that_are_empty_or_not_event_files(tmp_path, cli):
+    real = REAL / "gpt2-customtext-events.out.tfevents.1706894182.b25e0a13d181.12198.0"
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / real.name).write_bytes(real.read_bytes())
+    empty = folder / "events.out.tfevents.1800000000.host.1.0"  # a restarted job's new file
+    empty.touch()
+    runs, notes = read_tensorboard(folder)
+    assert runs["."]["train/loss"][0].size == 31
+    assert notes == [f"{empty.name}: empty, nothing logged in it yet"]
+    r = cli("inspect", empty)
+    assert r.code == 2 and "the event file is empty" in r.err
+    garbage = tmp_path / "events.out.tfevents.garbage"
+    garbage.write_bytes(bytes(range(256)) * 8)  # no valid first record, though long enough for one
+    r = cli("inspect", garbage)
+    assert r.code == 2 and "not a TensorBoard event file (its first record fails its checksum)" in r.err
 
 
 def test_crc_verification(tmp_path):
@@ -395,6 +414,31 @@ def test_a_compressed_log_reads_as_the_file_inside(name, compress, suffix, tmp_p
     packed.write_bytes(packed.read_bytes()[:200])  # a download cut short
     r = cli("inspect", packed)
     assert r.code == 2 and "damaged" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["llmc-gpt2-124m-fineweb10b-stdout.log",
+                                  "nsllm-qwen3-8b-cpt-trainer_log.jsonl",
+                                  "tinyllama-clinical-qlora-trainer_state.json"])
+def test_a_utf16_log_reads_as_utf8(name, tmp_path):
+    plain = REAL / name  # as Windows PowerShell 5's `python train.py > log.txt` writes it
+    wide = tmp_path / name
+    wide.write_text(plain.read_text(), encoding="utf-16")
+    a, b = read_run(plain), read_run(wide)
+    np.testing.assert_array_equal(a.steps, b.steps)
+    np.testing.assert_array_equal(a.loss, b.loss)
+    assert b.source == str(wide)
+
+
+def test_a_spreadsheet_csv_with_semicolons_and_decimal_commas(tmp_path):
+    rows = "".join(f"{s};{3 + 100 / s:.4f};3e-4\n" for s in range(10, 500, 10))
+    points = tmp_path / "points.csv"
+    points.write_text("step;loss;lr\n" + rows)
+    commas = tmp_path / "commas.csv"
+    commas.write_text("step;loss;lr\n" + rows.replace(".", ","))
+    a, b = read_run(points), read_run(commas)
+    assert a.steps.size == 49 and a.loss[0] == 13.0 and a.lr[-1] == 3e-4
+    np.testing.assert_array_equal(a.loss, b.loss)
+    np.testing.assert_array_equal(a.lr, b.lr)
 
 
 def test_lightning_sparse_rows(tmp_path):

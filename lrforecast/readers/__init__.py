@@ -74,6 +74,9 @@ def detect_format(path: Path) -> str:
                          "event file (events.out.tfevents.*)")
     if head.startswith(LFS_MAGIC):
         raise InputError(f"{path} is a Git LFS pointer, not the log itself; fetch it with 'git lfs pull'")
+    if b'"tool": "lrforecast"' in head[:200]:
+        raise InputError(f"{path} is an lrforecast law file, not a training log; give it to predict, "
+                         "compare, plan or evaluate")
     if looks_like_trainer_state(head):
         return "trainer_state"
     if head.lstrip().startswith(b"{'"):  # a Python dict printed by the Hugging Face Trainer
@@ -107,6 +110,9 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     if path.is_file() and (packed := _compression(path)) is not None:
         return _read_compressed(path, *packed, format=format, step_key=step_key, pattern=pattern,
                                 verify=verify)
+    if path.is_file() and (text := _utf16_as_utf8(path)) is not None:
+        return _read_bytes(text, path.name, str(path), str(path), format=format, step_key=step_key,
+                           pattern=pattern, verify=verify)
     if format is not None and format not in FORMATS:
         raise InputError(f"--format {format} is unknown; use one of {', '.join(FORMATS)}")
     fmt = format or ("text" if pattern else detect_format(path))
@@ -160,6 +166,18 @@ def _compression(path: Path) -> tuple | None:
     with path.open("rb") as f:
         head = f.read(6)
     return next((v for magic, v in COMPRESSED.items() if head.startswith(magic)), None)
+
+
+def _utf16_as_utf8(path: Path) -> bytes | None:
+    """A UTF-16 text file (what Windows PowerShell's `>` writes) re-encoded as UTF-8; None for any
+    file without a UTF-16 byte-order mark."""
+    with path.open("rb") as f:
+        if f.read(2) not in (b"\xff\xfe", b"\xfe\xff"):
+            return None
+    try:
+        return path.read_text(encoding="utf-16").encode()
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: starts as UTF-16 text but is not ({e.reason}); check the file") from None
 
 
 def _read_compressed(path: Path, module, suffix: str, **options) -> Source:

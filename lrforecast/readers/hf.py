@@ -22,4 +22,7 @@ def read_trainer_state(path: Path, step_key: str | None = None) -> tuple[Series,
     if not isinstance(history, list):
         raise InputError(f"{path}: no 'log_history' list; is this a trainer_state.json?")
     records = [r for r in history if isinstance(r, dict)]
+    if not records:
+        raise InputError(f"{path}: its log_history is empty (saved before the first logging step?); "
+                         "use a later checkpoint's trainer_state.json")
     return columns_to_series(records_to_columns(records), str(path), step_key)

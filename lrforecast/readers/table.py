@@ -25,15 +25,31 @@ def read_table(path: Path, fmt: str) -> pa.Table:
     try:
         if fmt == "parquet":
             return pq.read_table(path)
-        opts = pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
+        delimiter, decimal = _delimiter(path, fmt)
+        opts = pacsv.ParseOptions(delimiter=delimiter)
         # only empty cells are missing: a "nan" loss is a NaN (counted when dropped), not a gap
-        conv = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True)
+        conv = pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True, decimal_point=decimal)
         return pacsv.read_csv(path, parse_options=opts, convert_options=conv)
     except (pa.ArrowInvalid, OSError) as e:
         msg = str(e).splitlines()[0]
         if "Empty CSV file" in msg or path.stat().st_size == 0:
             raise InputError(f"{path}: the file is empty; give a log with a header and rows") from None
         raise InputError(f"{path}: cannot read it as {fmt.upper()} ({msg})") from None
+
+
+def _delimiter(path: Path, fmt: str) -> tuple[str, str]:
+    """The field delimiter and decimal mark. Tab for TSV; for CSV a comma, unless the header holds
+    none and a semicolon or a tab does. A spreadsheet exported in a locale whose decimal mark is the
+    comma separates fields by semicolons; its numbers then hold commas."""
+    if fmt == "tsv":
+        return "\t", "."
+    with path.open("rb") as f:
+        header, first_row = f.readline(1 << 16), f.readline(1 << 16)
+    if b"," not in header:
+        for other in (b";", b"\t"):
+            if other in header:
+                return other.decode(), "," if b"," in first_row else "."
+    return ",", "."
 
 
 def read_table_runs(path: Path, fmt: str, step_key: str | None = None

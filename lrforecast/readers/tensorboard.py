@@ -124,8 +124,11 @@ def _shape_elements(buf: bytes, i: int, end: int) -> int:
     return count
 
 
-def _crc_checker():
+def _crc_checker(fast: bool = True):
+    """The masked CRC32C of a byte string: google-crc32c's when installed and `fast`, else Python's."""
     try:
+        if not fast:
+            raise ImportError
         import google_crc32c
 
         def crc(data: bytes) -> int:
@@ -156,6 +159,11 @@ def read_events(path: Path, series: dict[str, tuple[list, list]], verify: bool =
     buf = path.read_bytes()
     if buf.startswith(LFS_MAGIC):
         raise InputError(f"{path} is a Git LFS pointer, not an event file; fetch it with 'git lfs pull'")
+    if not buf:  # a job that has just started, or restarted, leaves an empty file
+        return [f"{path.name}: empty, nothing logged in it yet"]
+    header_ok = len(buf) >= 12 and _crc_checker(fast=False)(buf[:8]) == struct.unpack_from("<I", buf, 8)[0]
+    if not header_ok:  # checked on the first record always: 8 bytes, cheap even in pure Python
+        raise InputError(f"{path} is not a TensorBoard event file (its first record fails its checksum)")
     masked = _crc_checker() if verify else None
     notes: list[str] = []
     size, pos, records = len(buf), 0, 0
@@ -173,8 +181,6 @@ def read_events(path: Path, series: dict[str, tuple[list, list]], verify: bool =
             if (masked(buf[pos:pos + 8]) != struct.unpack_from("<I", buf, pos + 8)[0]
                     or masked(buf[start:end]) != struct.unpack_from("<I", buf, end)[0]):
                 raise InputError(f"{path}: CRC mismatch in the record at byte {pos}; the file is corrupt")
-        elif records == 0 and n > 1 << 30:
-            raise InputError(f"{path} is not a TensorBoard event file (bad record length)")
         pos = end + 4
         records += 1
         try:
@@ -247,6 +253,8 @@ def read_tensorboard(path: Path, verify: bool = False) -> tuple[dict[str, dict],
     """
     notes: list[str] = []
     if path.is_file():
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: the event file is empty (a run that has logged nothing yet?)")
         groups = {".": [path]}
     else:
         groups = {}
