@@ -82,6 +82,9 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
             keep = np.zeros_like(keep)
             keep[idx[np.unique(np.linspace(0, idx.size - 1, MAX_POINTS).astype(np.int64))]] = True
             notes.append(f"{run.name}: fitted on {MAX_POINTS} of its {idx.size} points, evenly spaced")
+        if run.steps.size < 3:
+            raise InputError(f"{run.name}: the log holds {run.steps.size} point(s) with a loss; a fit needs "
+                             "at least 3 (and a few hundred steps of training to be useful)")
         if keep.sum() < 3:
             raise InputError(
                 f"{run.name}: only {int(keep.sum())} points between step {start} and the schedule's end "
@@ -153,12 +156,16 @@ def fit_law(
     """Fit one named law. `prior` weighs a pull of the nonlinear parameters towards the law's
     PRIOR (default: the law's PRIOR_WEIGHT; 0 turns it off)."""
     form = get_form(law)
+    if prior is not None and not (np.isfinite(prior) and prior >= 0):
+        raise InputError(f"--prior must be a weight >= 0 (0 turns the pull off), got {prior}")
     schedules = resolved(runs, schedules)
     z_prior = getattr(form, "PRIOR", None)
     if z_prior is None:
         prior = 0.0
     elif prior is None:
         prior = form.PRIOR_WEIGHT
+    if from_step is not None and from_step < 0:
+        raise InputError(f"--from-step must be a step >= 0, got {from_step}")
     if warmup_mode not in WARMUP_MODES:
         raise InputError(f"warmup mode '{warmup_mode}' is unknown; use one of {', '.join(WARMUP_MODES)}")
     fixed = {}
@@ -212,9 +219,11 @@ def fit_law(
     if not all(np.isfinite(v) for v in params.values()):
         raise FitError(f"the fit gave non-finite parameters {params}; check the runs and schedules")
     fall = coef[1] * np.ptp(np.concatenate([X[:, 1] for X in X_all]))  # what the power law explains
+    rising = [note for d in data for note in _rising_note(d)]
     if not fall > 1e-6 * float(np.median(y)):
         raise FitError("the fit is degenerate (no power-law decrease, A = 0): the loss does not fall "
-                       "with the LR area; fit more of the run or check the loss column")
+                       "with the LR area; "
+                       + (rising[0] if rising else "fit more of the run or check the loss column"))
     for (lo, hi), zi, nm in zip(bounds, best_z, _search_names(form, fixed), strict=True):
         if min(zi - lo, hi - zi) < 1e-6 * (hi - lo):
             edge = "lower" if zi - lo < hi - zi else "upper"
@@ -228,6 +237,7 @@ def fit_law(
                          "points": int(d.y.size), "metrics": curve_metrics(d.y, pred),
                          "noise": noise_level(d.y)})
         notes += _run_notes(run_info[-1], d, pred)
+    notes += rising
     if params["L0"] < 0:
         notes.append(f"L0 = {params['L0']:.3g}: the loss the law tends to with unlimited training is "
                      "below zero, which no cross-entropy loss can reach, so the law does not describe "
@@ -262,6 +272,17 @@ def _run_notes(info: dict, d: FitData, pred: np.ndarray) -> list[str]:
             f"{d.y[worst]:.4g} against {pred[worst]:.4g}): loss spikes or bad records; the fit "
             "discounts them, its metrics count them"] + _fit_quality_notes(
         {**info, "metrics": curve_metrics(d.y[~spikes], pred[~spikes]), "noise": noise_level(d.y[~spikes])})
+
+
+def _rising_note(d: FitData) -> list[str]:
+    """Name a loss that ends higher than it starts in the window: the laws only describe one that falls."""
+    tenth = max(1, d.y.size // 10)
+    first, last = float(np.median(d.y[:tenth])), float(np.median(d.y[-tenth:]))
+    if last <= first:
+        return []
+    return [f"{d.run.name}: the loss rises over the fitted steps (median {first:.4g} in the first tenth, "
+            f"{last:.4g} in the last): a diverging run, or not the loss (see --loss-key)? The laws "
+            "describe a loss that falls with training, so forecasts from this fit are not meaningful"]
 
 
 def _fit_quality_notes(info: dict) -> list[str]:

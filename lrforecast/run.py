@@ -37,7 +37,8 @@ class Run:
         duplicates: str = "last",
         notes: list[str] | None = None,
     ) -> Run:
-        """Sort by step, resolve repeated steps, drop non-finite losses; refuse what cannot be mended."""
+        """Sort by step, resolve repeated steps, drop non-finite losses and losses <= 0; refuse what
+        cannot be mended."""
         notes = list(notes or [])
         where = source or name
         if duplicates not in DUPLICATE_POLICIES:
@@ -58,6 +59,17 @@ class Run:
             notes.append(f"dropped {int((~finite).sum())} non-finite losses")
             steps, loss = steps[finite], loss[finite]
             lr = None if lr is None else lr[finite]
+        positive = loss > 0
+        if not positive.any():
+            raise InputError(f"{where}: every loss value is <= 0, where the laws model a positive loss "
+                             "(cross-entropy); is this the loss? Name the field with --loss-key")
+        if not positive.all():
+            n_bad = int((~positive).sum())
+            notes.append(f"dropped {n_bad} losses <= 0 (no cross-entropy gets there; a rounded or "
+                         f"glitched record)" + ("; most values are, so check --loss-key"
+                                                if n_bad > positive.sum() else ""))
+            steps, loss = steps[positive], loss[positive]
+            lr = None if lr is None else lr[positive]
         if np.any(np.diff(steps) < 0):
             notes.append("sorted steps")
         order = np.argsort(steps, kind="stable")

@@ -184,6 +184,26 @@ def test_a_loss_spike_is_named_discounted_and_not_blamed_on_the_law(mpl_runs):
         assert spiked.params[k] == pytest.approx(v, rel=0.02), k
 
 
+def test_a_zero_loss_record_is_dropped_and_a_rising_loss_is_named(mpl_runs):
+    from lrforecast.errors import FitError
+    from lrforecast.run import Run
+    (run,), scheds = load("25m", ["cosine_24000"], mpl_runs)
+    loss = run.loss.copy()
+    loss[[50, 51]] = 0.0  # records rounded to 0, as a fine-tuning log may print them
+    cleaned = Run.from_points("zeroed", run.steps, loss)
+    assert cleaned.steps.size == run.steps.size - 2 and 0.0 not in cleaned.loss
+    assert any(n.startswith("dropped 2 losses <= 0") for n in cleaned.notes)
+    law = fit([cleaned], scheds, law="momentum")
+    assert law.metrics["PredE"] < 0.005 and not any("rises" in n for n in law.notes)
+    climb = run.loss[0] * (1 + 0.2 * run.steps / run.steps[-1])  # a diverging run
+    with pytest.raises(FitError, match="degenerate.*rising: the loss rises over the fitted steps"):
+        fit([Run.from_points("rising", run.steps, climb)], scheds, law="momentum")
+    steps = np.arange(0, 1000, 10)  # after a short warmup the multi-power law does fit a climb
+    rising = fit([Run.from_points("rising", steps, 3.0 + 1e-3 * steps)],
+                 [parse_schedule("cosine:peak=3e-4:warmup=10:total=2000")], law="multipower")
+    assert any(n.startswith("rising: the loss rises over the fitted steps") for n in rising.notes)
+
+
 def test_a_flat_loss_is_a_degenerate_fit():
     from lrforecast.errors import FitError
     from lrforecast.run import Run
