@@ -95,6 +95,10 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
     if eta.size - 1 > HORIZON_FACTOR * law.horizon:
         out.append(f"{label}: {eta.size} steps is over {HORIZON_FACTOR:g}x the longest fitted run "
                    f"({law.horizon}); a far extrapolation")
+    start = law.fit_window.get("from_step", 0)
+    if eta.size - 1 < start:
+        out.append(f"{label}: ends at step {eta.size - 1}, before the first fitted step ({start}); "
+                   "the law was fitted on later steps only")
     if unlearned_decay(law, eta):
         out.append(f"{label}: decays, but the law was fitted on runs without a decay, so what the "
                    "decay does to the loss is a guess")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -63,7 +64,8 @@ class Law:
     @classmethod
     def from_dict(cls, d: dict, where: str = "law") -> Law:
         if not isinstance(d, dict) or d.get("tool") != TOOL:
-            raise InputError(f"{where} is not an lrforecast law file; make one with 'lrforecast fit -o'")
+            raise InputError(f"{where} is not an lrforecast law file; if it is a training log, fit it "
+                             f"first: lrforecast fit {shlex.quote(where)} -o law.json")
         if d.get("schema_version") != SCHEMA_VERSION:
             raise InputError(
                 f"{where} has schema_version {d.get('schema_version')}, this lrforecast reads "
@@ -90,5 +92,7 @@ class Law:
         try:
             d = json.loads(p.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InputError(f"{path} is not JSON; give a law file written by 'lrforecast fit -o'") from None
+            raise InputError(f"{path} is not a law file (the JSON 'lrforecast fit -o' writes); if it is a "
+                             "training log, fit it first: "
+                             f"lrforecast fit {shlex.quote(str(path))} -o law.json") from None
         return cls.from_dict(d, str(path))

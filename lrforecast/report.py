@@ -370,7 +370,7 @@ def source_table(src: Source, runs: list[Run]) -> Table:
 def loss_chart(run: Run, width: int = 56, height: int = 10, color: bool = False) -> str:
     """A terminal chart of an observed run's loss."""
     fig = _figure(width, height, color)
-    fig.set_x_limits(min_=int(run.steps[0]), max_=int(run.steps[-1]))
+    fig.set_x_limits(min_=int(run.steps[0]), max_=max(int(run.steps[-1]), int(run.steps[0]) + 1))
     lo, hi = np.percentile(run.loss, [0, 99])
     fig.set_y_limits(min_=float(lo), max_=float(hi) if hi > lo else float(lo) + 1)
     fig.plot(run.steps, run.loss, label=run.name)
@@ -389,7 +389,7 @@ def backtest_chart(result: dict, width: int = 56, height: int = 10, color: bool 
     err = _percent_off(c)
     fig = _figure(width, height, color)
     fig.y_label = "error %"
-    fig.set_x_limits(min_=int(c["step"][0]), max_=int(c["step"][-1]))
+    fig.set_x_limits(min_=int(c["step"][0]), max_=max(int(c["step"][-1]), int(c["step"][0]) + 1))
     lo, hi = np.percentile(err, [1, 99])
     pad = max(0.1 * (hi - lo), 1e-3)
     fig.set_y_limits(min_=min(float(lo), 0.0) - pad, max_=max(float(hi), 0.0) + pad)
