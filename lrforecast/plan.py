@@ -24,7 +24,7 @@ from .forecast import (
     validity_warnings,
 )
 from .law import Law
-from .schedules import Schedule, parse_schedule
+from .schedules import MAX_STEPS, Schedule, parse_schedule
 
 SCAN = 48  # lengths tried, geometrically spaced, before the bisection
 TOLERANCE = 1e-3  # the bisection stops at 0.1% of the length (or 1 step)
@@ -50,8 +50,11 @@ def final_loss(law: Law, schedule: Schedule, total: int, eta: np.ndarray | None 
 
 
 def search_limit(law: Law, max_steps: int | None = None) -> int:
-    """The longest length plan tries: `max_steps`, or MAX_FACTOR times the longest fitted run."""
-    return int(max_steps or MAX_FACTOR * law.horizon)
+    """The longest length plan tries: `max_steps`, or MAX_FACTOR times the longest fitted run (at
+    most MAX_STEPS)."""
+    if max_steps is not None and max_steps > MAX_STEPS:
+        raise InputError(f"--max-steps {max_steps:,} is more than lrforecast forecasts ({MAX_STEPS:,})")
+    return int(max_steps or min(MAX_FACTOR * law.horizon, MAX_STEPS))
 
 
 def shortest_length(law: Law, schedule: Schedule, target: float, lo: int, hi: int) -> int | None:

@@ -38,6 +38,10 @@ KEYS = {
 BUILTIN = tuple(KEYS)
 DEFAULT_MIN_RATIO = 0.1  # decaying schedules end at 10% of peak unless min/min_ratio says otherwise
 DEFAULT_WSD_DECAY = 0.2
+# The LR is an array of one value per step, and a forecast keeps a few such arrays: ten million
+# steps take about 1.2 GB. Longer is refused rather than left to exhaust memory (3e9 steps, a typo,
+# would need hundreds of GB); the longest public LLM runs are near two million steps.
+MAX_STEPS = 10_000_000
 DEFAULT_WSD_SHAPE = "1-sqrt"
 
 
@@ -88,6 +92,8 @@ class Schedule:
                              "add :total=N or --steps N")
         if total < 1:
             raise InputError(f"schedule '{self.label or self.spec}': total must be >= 1")
+        if total > MAX_STEPS:
+            raise InputError(too_long(self.label or self.spec, total))
         if self.values is not None:
             v = self.values
             if total > v.size:
@@ -107,6 +113,11 @@ def _fmt(x) -> str:
     if isinstance(x, float):
         return f"{x:g}"
     return str(x)
+
+
+def too_long(label: str, total: int) -> str:
+    return (f"schedule '{label}': {total:,} steps is more than lrforecast forecasts ({MAX_STEPS:,}; "
+            "the LR is kept per step); check the length, or the step column if it came from a log")
 
 
 def _build(name: str, p: dict, total: int) -> np.ndarray:
@@ -255,6 +266,8 @@ def _check(name: str, p: dict, spec: str) -> None:
         raise InputError(f"schedule '{spec}': warmup must be a whole number >= 0 (got {warmup})")
     if total is not None and total < 1:
         raise InputError(f"schedule '{spec}': total must be >= 1 (got {total})")
+    if total is not None and total > MAX_STEPS:
+        raise InputError(too_long(spec, total))
     if total is not None and warmup >= total:
         raise InputError(f"schedule '{spec}': warmup ({warmup}) must be shorter than total ({total})")
     if name == "wsd":

@@ -108,6 +108,17 @@ def test_option_defaults_are_checked_like_spec_values():
             parse_schedule("cosine", {"peak": 1e-3, "total": 100, **bad})
 
 
+def test_a_length_beyond_max_steps_is_refused_before_memory_runs_out(tmp_path):
+    from lrforecast.schedules import MAX_STEPS
+    assert parse_schedule(f"cosine:peak=1:total={MAX_STEPS}").lr().size == MAX_STEPS
+    with pytest.raises(InputError, match="3,000,000,000 steps is more than lrforecast forecasts"):
+        parse_schedule("cosine:peak=1:total=3000000000")  # a typo, as --steps gives it too
+    log = tmp_path / "a.csv"
+    log.write_text("step,loss\n10,3\n20,2.9\n30000000000,2.8\n")  # a step column gone wrong
+    with pytest.raises(InputError, match="30,000,000,001 steps .* or the step column"):
+        parse_schedule("cosine:peak=1").lr_for(read_run(log))
+
+
 def test_missing_total_asks_for_one():
     with pytest.raises(InputError, match="total=N or --steps"):
         parse_schedule("cosine:peak=1").lr()
