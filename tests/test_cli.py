@@ -361,3 +361,16 @@ def test_tables_on_a_narrow_console_fold_names_and_never_cut_numbers():
     for r in law.runs:
         assert all(f"{r['metrics'][m]:.5f}" in text for m in ("R2", "PredE", "WorstE"))
     assert "wsd:decay=0.1:shape=linear:total=30000" not in text and "total=30000" in text
+
+
+def test_charts_of_long_logs_are_thinned_but_keep_spikes():
+    from lrforecast.readers import read_run
+    from lrforecast.report import CHART_BINS, extremes
+
+    from .conftest import REAL
+    loss = read_run(REAL / "llmc-gpt2-124m-fineweb10b-stdout.log").loss.copy()  # 19,559 points
+    loss[12345] = 40.0  # one spike
+    keep = extremes(loss)
+    assert keep.size <= 2 * CHART_BINS + CHART_BINS and np.all(np.diff(keep) > 0)
+    assert {0, 12345, loss.size - 1} <= set(keep.tolist())
+    assert loss[keep].min() == loss.min() and extremes(loss[:500]).tolist() == list(range(500))
