@@ -272,6 +272,7 @@ def plan_table(law: Law, reaches: list[Reach], target: float, max_steps: int) ->
 
 
 CHART_BINS = 1000  # a terminal chart is about 112 dots wide: the points drawn are thinned to this
+PLOT_BINS = 5000  # and a PNG about 1,000 pixels
 
 
 def _figure(width: int, height: int, color: bool) -> plotille.Figure:
@@ -477,8 +478,10 @@ def save_backtest_plot(law: Law, results: list[dict], path: Path) -> None:
         c = r["curve"]
         label = f"{r['run']}  PredE {100 * r['metrics']['PredE']:.3g}%"
         line, = top.plot(c["step"], c["predicted"], label=label)
-        top.scatter(c["step"], c["observed"], s=4, alpha=0.4, color=line.get_color())
-        bottom.plot(c["step"], _percent_off(c), color=line.get_color(), lw=0.8)
+        seen, err = extremes(c["observed"], PLOT_BINS), _percent_off(c)
+        top.scatter(c["step"][seen], c["observed"][seen], s=4, alpha=0.4, color=line.get_color())
+        off = extremes(err, PLOT_BINS)
+        bottom.plot(c["step"][off], err[off], color=line.get_color(), lw=0.8)
     bottom.axhline(0.0, color="black", lw=0.5)
     values = np.concatenate([np.r_[r["curve"]["observed"], r["curve"]["predicted"]] for r in results])
     lo, hi = np.percentile(values, [0.5, 99.5])  # a noisy log's spikes do not flatten the curves
