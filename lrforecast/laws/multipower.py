@@ -157,15 +157,19 @@ def ld_from_blocks(blocks: Blocks, cs_t: np.ndarray, steps: np.ndarray, beta: fl
 
 
 def eval_steps(eta: np.ndarray, steps: np.ndarray, max_eval: int = MAX_EVAL) -> np.ndarray:
-    """At most `max_eval` of `steps` at which to compute LD: even spacing plus points just after
-    the largest LR drops (where LD bends fastest), always the first and last."""
+    """At most `max_eval` of `steps` at which to compute LD: even spacing plus the step before and
+    points at geometric distances after each place where LD bends fastest: the start (the LR rises
+    from 0), the end of warmup, large LR changes and the start of each decay. Always the first and
+    last."""
     if steps.size <= max_eval:
         return steps
     picks = [steps[np.linspace(0, steps.size - 1, max_eval // 2).astype(np.int64)]]
-    d = -np.diff(eta, prepend=eta[0])
-    big = np.flatnonzero(d > 0.05 * eta.max())
-    offsets = np.unique(np.r_[0, np.round(2 ** np.arange(0, 15, 0.25))]).astype(np.int64)
-    for k in big[: max_eval // (2 * offsets.size)]:
+    d = np.diff(eta, prepend=0.0)
+    big = np.flatnonzero(np.abs(d) > 0.05 * eta.max())
+    falls = np.flatnonzero((d[1:] < 0) & (d[:-1] >= 0)) + 1  # where a decay starts
+    anchors = np.r_[0, int(np.argmax(eta)), big[big > 0], falls]
+    offsets = np.unique(np.r_[-1, 0, np.round(2 ** np.arange(0, 15, 0.25))]).astype(np.int64)
+    for k in anchors[: max_eval // (2 * offsets.size)]:
         picks.append(k + offsets)
     cand = np.unique(np.concatenate(picks))
     cand = cand[(cand >= steps[0]) & (cand <= steps[-1])]
