@@ -14,7 +14,8 @@ their drop-weighted centre. Blocks never straddle a wanted step (so `k <= t` sta
 geometrically with distance from the next wanted step, so the steps whose G changes fastest, just
 before t, stay single. `ld_error_bound` bounds the error this makes; the tests check it.
 When far more steps are wanted than MAX_EVAL (a dense prediction), LD is computed at MAX_EVAL of
-them, denser just after large LR drops, and interpolated.
+them, denser where it bends fastest (after the start, the end of warmup, each decay start and large
+LR changes), and interpolated.
 """
 
 from __future__ import annotations
