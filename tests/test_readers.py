@@ -479,7 +479,8 @@ def test_text_patterns(tmp_path):
 
 
 def test_key_value_lines_of_other_training_scripts(tmp_path, cli):
-    """Lines as these print them: build-nanogpt (and its log.txt), fairseq, LitGPT, OLMo-core, Composer."""
+    """Lines as these print them: build-nanogpt (and its log.txt), fairseq, LitGPT, OLMo-core, Composer,
+    MaxText, nanotron."""
     build = tmp_path / "train.out"
     lines = ["using device: cuda", "validation loss: 10.9512", "HellaSwag accuracy: 2500/10042=0.2490"]
     lines += [f"step {s:5d} | loss: {11 - s / 100:.6f} | lr {6e-4 * min(1, (s + 1) / 50):.4e} | norm: 0.4000 "
@@ -540,6 +541,22 @@ def test_key_value_lines_of_other_training_scripts(tmp_path, cli):
     assert "step=time/batch loss=loss/train/total" in run.notes[0]
     r = cli("fit", composer)
     assert r.code == 2 and "LR is zero everywhere" in r.err and "--schedule" in r.err
+    maxtext = tmp_path / "maxtext.log"  # MaxText's metric logger; its LR goes to TensorBoard only
+    maxtext.write_text("".join(
+        f"I0804 08:14:00.000000 1 metric_logger.py:196] completed step: {s}, seconds: 0.512, "
+        f"TFLOP/s/device: 200.0, Tokens/s/device: 25000.0, total_weights: 393216, loss: {9 - s / 10:.3f}, "
+        f"lm_loss: {9 - s / 10:.3f}, perplexity: 10.0\n" for s in range(5)))
+    run = read_run(maxtext)
+    assert run.steps.tolist() == list(range(5)) and run.loss[-1] == 8.6 and run.lr is None
+    assert "step=completed step loss=loss" in run.notes[0]
+    nanotron = tmp_path / "nanotron.log"
+    nanotron.write_text("".join(
+        f"11/25/2026 10:00:00 [INFO|DP=0|PP=0|TP=0|host]: iteration: {s} / 2000 | "
+        f"consumed_tokens: {4096 * s} | elapsed_time_per_iteration_ms: 512 | global_batch_size: 8 | "
+        f"lm_loss: {9 - s / 10:.4f} | lr: {3e-4 * s / 4:.4e} | model_tflops_per_gpu: 12.3 | grad_norm: 0.5\n"
+        for s in range(1, 5)))
+    run = read_run(nanotron)
+    assert run.steps.tolist() == [1, 2, 3, 4] and run.loss[0] == 8.9 and run.lr[-1] == 3e-4
     other = tmp_path / "other.log"
     other.write_text("saving checkpoint at step 500\nepoch 3 done\n")
     r = cli("inspect", other)

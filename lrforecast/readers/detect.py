@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from ..errors import InputError
 
 STEP_KEYS = ("train/global_step", "step", "global_step", "current_steps", "iteration", "iter",
-             "trainer/global_step", "Step", "steps", "_step", "num_updates", "time/batch")
+             "trainer/global_step", "Step", "steps", "_step", "num_updates", "time/batch", "completed step")
 LOSS_KEYS = ("loss", "train/loss", "train_loss", "lm loss", "Metrics/loss", "trl", "train_loss_step",
              "loss_metrics/global_avg_loss", "training_loss", "train/lm_loss", "val_loss", "eval/loss",
              "eval_loss", "validation_loss", "Loss", "lm_loss", "train/CE loss", "loss/train/total",
