@@ -109,15 +109,17 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
 
 def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = None, band: bool = True
             ) -> Prediction:
-    """The predicted loss at every `every`-th step from the end of warmup to the last step, and
-    (band=True, for a law with refits) its lowest and highest value over the law and its refits."""
+    """The predicted loss at every `every`-th step from the end of warmup (or the first fitted step,
+    if later) to the last step, and (band=True, for a law with refits) its lowest and highest value
+    over the law and its refits."""
     if every < 1:
         raise InputError("--every must be >= 1")
     schedule = resolve(schedule, run)
     eta = schedule.lr()
-    first = max(schedule.warmup, 1)
-    if first >= eta.size:
+    if max(schedule.warmup, 1) >= eta.size:
         raise InputError(f"schedule '{schedule.label}' ends before its warmup does")
+    # before the fitted window the law has no support (as S1 -> 0 its loss runs off to infinity)
+    first = min(max(schedule.warmup, law.fit_window.get("from_step", 0), 1), eta.size - 1)
     steps = np.arange(first, eta.size, every)
     if steps[-1] != eta.size - 1:
         steps = np.append(steps, eta.size - 1)

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from rich.table import Table
 
 from . import __version__
+from .atomic import replacing
 from .errors import InputError
 from .forecast import Comparison, Prediction, held_out_end_error, held_out_error
 from .law import SCHEMA_VERSION, Law
@@ -295,8 +296,10 @@ def chart(predictions: list[Prediction], width: int = 56, height: int = 15, colo
     colours = ["red", "green", "blue", "yellow", "magenta", "cyan", "white"]
     lo = min([float(np.nanmin(p.loss)) for p in predictions] + ([] if target is None else [target]))
     hi = max(float(np.nanmax(p.loss[p.steps >= 0.15 * p.steps[-1]])) for p in predictions)
+    if hi <= lo:  # one point (a schedule that ends where the fitted window starts)
+        lo, hi = lo - 1e-3 * abs(lo), hi + 1e-3 * abs(hi) + 1e-9
     fig.set_y_limits(min_=lo - (0.02 if target is None else 0.08) * (hi - lo), max_=hi)
-    last = max(int(p.steps[-1]) for p in predictions)
+    last = max(int(p.steps[-1]) for p in predictions) or 1
     fig.set_x_limits(min_=0, max_=last)
     legend = []
     if target is not None:
@@ -334,12 +337,13 @@ def write_prediction(pred: Prediction, path: str | None) -> str | None:
         lines += [",".join(f.format(v[i]) for _, f, v in cols) for i in range(table.num_rows)]
         return "\n".join(lines) + "\n"
     out = Path(path)
-    if out.suffix.lower() in (".parquet", ".pq"):
-        pq.write_table(table, out)
-    elif out.suffix.lower() in (".csv", ".txt", ""):
-        pacsv.write_csv(table, out)
-    else:
+    if out.suffix.lower() not in (".parquet", ".pq", ".csv", ".txt", ""):
         raise InputError(f"-o {path}: write .csv or .parquet")
+    with replacing(out) as tmp:
+        if out.suffix.lower() in (".parquet", ".pq"):
+            pq.write_table(table, tmp)
+        else:
+            pacsv.write_csv(table, tmp)
     return None
 
 
@@ -455,8 +459,11 @@ def _finish(fig, top, bottom, y_range: tuple[float, float], labels: tuple[str, s
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        with replacing(path) as tmp:
+            fig.savefig(tmp)
+    finally:
+        plt.close(fig)
 
 
 def save_plot(cmp: Comparison, path: Path) -> None:

@@ -374,3 +374,34 @@ def test_charts_of_long_logs_are_thinned_but_keep_spikes():
     assert keep.size <= 2 * CHART_BINS + CHART_BINS and np.all(np.diff(keep) > 0)
     assert {0, 12345, loss.size - 1} <= set(keep.tolist())
     assert loss[keep].min() == loss.min() and extremes(loss[:500]).tolist() == list(range(500))
+
+
+def test_outputs_are_replaced_whole_or_left_as_they_were(cli, tmp_path):
+    import os
+
+    from lrforecast.atomic import replacing
+    from lrforecast.reference import DEFAULT_LAW
+    out = tmp_path / "curve.csv"
+    r = cli("predict", DEFAULT_LAW, "--schedule", "cosine:total=30000", "--every", "1000", "-o", out)
+    assert r.code == 0
+    before = out.read_bytes()
+    with pytest.raises(RuntimeError), replacing(out) as tmp:
+        tmp.write_text("step,lr\n1,")  # a write cut short
+        raise RuntimeError
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["curve.csv"]
+    link = tmp_path / "latest.csv"
+    link.symlink_to(out)
+    r = cli("predict", DEFAULT_LAW, "--schedule", "wsd:total=30000", "--every", "1000", "-o", link)
+    assert r.code == 0
+    assert link.is_symlink() and out.read_bytes() != before  # the link still points at the file
+    umask = os.umask(0o022)
+    try:
+        with replacing(tmp_path / "law.json") as tmp:
+            tmp.write_text("{}")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "law.json").stat().st_mode & 0o777 == 0o644
+    stdout = os.stat("/dev/stdout")  # pytest's capture file: replaced, it would be another file
+    r = cli("predict", DEFAULT_LAW, "--schedule", "cosine:total=30000", "--every", "10000",
+            "-o", "/dev/stdout")
+    assert r.code == 0 and os.stat("/dev/stdout").st_ino == stdout.st_ino
