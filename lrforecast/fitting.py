@@ -67,6 +67,9 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
     start = default_from_step(runs, schedules) if from_step is None else int(from_step)
     data = []
     for run, sched in zip(runs, schedules, strict=True):
+        if run.steps.size < 3:
+            raise InputError(f"{run.name}: the log holds {run.steps.size} point(s) with a loss; a fit needs "
+                             "at least 3 (and a few hundred steps of training to be useful)")
         eta = sched.lr_for(run)
         inside = run.steps < eta.size
         if not inside.all():
@@ -82,9 +85,6 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
             keep = np.zeros_like(keep)
             keep[idx[np.unique(np.linspace(0, idx.size - 1, MAX_POINTS).astype(np.int64))]] = True
             notes.append(f"{run.name}: fitted on {MAX_POINTS} of its {idx.size} points, evenly spaced")
-        if run.steps.size < 3:
-            raise InputError(f"{run.name}: the log holds {run.steps.size} point(s) with a loss; a fit needs "
-                             "at least 3 (and a few hundred steps of training to be useful)")
         if keep.sum() < 3:
             raise InputError(
                 f"{run.name}: only {int(keep.sum())} points between step {start} and the schedule's end "

@@ -66,8 +66,8 @@ class Run:
         if not positive.all():
             n_bad = int((~positive).sum())
             notes.append(f"dropped {n_bad} losses <= 0 (no cross-entropy gets there; a rounded or "
-                         f"glitched record)" + ("; most values are, so check --loss-key"
-                                                if n_bad > positive.sum() else ""))
+                         "glitched record)" + ("; they are most of the values: is this the loss? "
+                                               "(--loss-key)" if n_bad > positive.sum() else ""))
             steps, loss = steps[positive], loss[positive]
             lr = None if lr is None else lr[positive]
         if np.any(np.diff(steps) < 0):

@@ -38,11 +38,11 @@ KEYS = {
 BUILTIN = tuple(KEYS)
 DEFAULT_MIN_RATIO = 0.1  # decaying schedules end at 10% of peak unless min/min_ratio says otherwise
 DEFAULT_WSD_DECAY = 0.2
+DEFAULT_WSD_SHAPE = "1-sqrt"
 # The LR is an array of one value per step, and a forecast keeps a few such arrays: ten million
 # steps take about 1.2 GB. Longer is refused rather than left to exhaust memory (3e9 steps, a typo,
-# would need hundreds of GB); the longest public LLM runs are near two million steps.
+# would need hundreds of GB); public LLM pretraining runs take up to about a million steps.
 MAX_STEPS = 10_000_000
-DEFAULT_WSD_SHAPE = "1-sqrt"
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,7 @@ def _fmt(x) -> str:
 
 
 def too_long(label: str, total: int) -> str:
+    """The message refusing a schedule longer than MAX_STEPS."""
     return (f"schedule '{label}': {total:,} steps is more than lrforecast forecasts ({MAX_STEPS:,}; "
             "the LR is kept per step); check the length, or the step column if it came from a log")
 
