@@ -405,3 +405,24 @@ def test_outputs_are_replaced_whole_or_left_as_they_were(cli, tmp_path):
     r = cli("predict", DEFAULT_LAW, "--schedule", "cosine:total=30000", "--every", "10000",
             "-o", "/dev/stdout")
     assert r.code == 0 and os.stat("/dev/stdout").st_ino == stdout.st_ino
+
+
+def test_ctrl_c_while_the_libraries_load_ends_quietly(monkeypatch):
+    import sys
+    import tomllib
+    import types
+
+    from lrforecast.__main__ import run
+
+    from .conftest import REPO
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["lrforecast"] == "lrforecast.__main__:run"
+
+    class Loading(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt  # as if Ctrl-C came while `import lrforecast.cli` ran
+
+    monkeypatch.setitem(sys.modules, "lrforecast.cli", Loading("lrforecast.cli"))
+    with pytest.raises(SystemExit) as done:
+        run()
+    assert done.value.code == 130
