@@ -39,6 +39,7 @@ out = Console()
 if not out.is_terminal:  # a CI log or a file: no terminal to fit, so tables need not squeeze to 80
     out = Console(width=120)
 err = Console(stderr=True, soft_wrap=True)  # notes stay one line each in CI logs
+PIPE_CLOSED = 141  # as a shell reports a program ended by SIGPIPE (`lrforecast compare | head -3`)
 
 PeakOpt = Annotated[float | None, typer.Option("--peak-lr", help="Default peak LR for schedules.")]
 WarmupOpt = Annotated[int | None, typer.Option("--warmup", help="Default warmup steps for schedules.")]
@@ -473,6 +474,12 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except (BrokenPipeError, SystemExit) as e:
+        # the reader of stdout left (`| head`); click and rich then exit 1, our failed expectation
+        if not isinstance(e, BrokenPipeError) and not isinstance(e.__context__, BrokenPipeError):
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
+        return PIPE_CLOSED
     except OSError as e:  # the file system refused (permissions, a full disk): not a bug
         where = f"{e.filename}: " if e.filename else ""
         _emit("error", "red", f"{where}{e.strerror or e}; check the path and its permissions")

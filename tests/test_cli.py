@@ -426,3 +426,17 @@ def test_ctrl_c_while_the_libraries_load_ends_quietly(monkeypatch):
     with pytest.raises(SystemExit) as done:
         run()
     assert done.value.code == 130
+
+
+def test_a_reader_that_leaves_early_ends_the_program_quietly():
+    import subprocess
+    import sys
+
+    from lrforecast.cli import PIPE_CLOSED
+    command = [sys.executable, "-m", "lrforecast", "compare", "--schedules", "cosine,wsd,constant"]
+    p = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.read(10)  # `lrforecast compare | head -c 10`
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait() == PIPE_CLOSED != 1  # 1 would say an expectation failed
+    assert "Traceback" not in err and "error" not in err
