@@ -10,7 +10,7 @@ swaps the squares for a Huber loss (delta 1e-3, as in the reference code) solved
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import lsq_linear, minimize
@@ -54,10 +54,19 @@ def default_from_step(runs: Sequence[Run], schedules: Sequence[Schedule]) -> int
 
 
 def resolved(runs: Sequence[Run], schedules: Sequence[Schedule]) -> list[Schedule]:
-    """One schedule per run, `log` and `file:` ones turned into per-step values."""
+    """One schedule per run, `log` and `file:` ones turned into per-step values, and a schedule
+    without a length given the run's (it ends at the run's last step). The length is fixed here,
+    once: a fit on the first third of the run (cross-validation's horizon fold) must keep the
+    whole run's schedule, not squeeze a cosine into that third."""
     if len(runs) != len(schedules):
         raise InputError(f"{len(runs)} runs but {len(schedules)} schedules; give one --schedule per run")
-    return [resolve(s, r) for s, r in zip(schedules, runs, strict=True)]
+    out = []
+    for s, r in zip(schedules, runs, strict=True):
+        s = resolve(s, r)
+        if s.total is None:
+            s = replace(s, params={**s.params, "total": int(r.steps[-1]) + 1})
+        out.append(s)
+    return out
 
 
 def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int | None = None

@@ -305,3 +305,19 @@ def test_the_readme_python_example_runs_on_a_real_log(capsys):
     assert namespace["curve"].steps[-1] == namespace["law"].total - 1
     fewest, total = namespace["fewest"], namespace["law"].total  # wsd gets there at its own length
     assert fewest.steps <= total * 1.002 and (fewest.name == "cosine" or fewest.steps >= total * 0.998)
+
+
+def test_a_schedule_without_a_length_keeps_the_whole_runs_length_in_cross_validation():
+    from lrforecast.fitting import resolved
+    from lrforecast.selection import HORIZON_FRACTION, cross_validate, head
+
+    from .conftest import REAL
+    run = read_run(REAL / "llmc-gpt2-124m-fineweb10b-main.log")  # GPT-2 124M, cosine to 0 over 19,552 steps
+    spec = "cosine:peak=6e-4:warmup=700:min=0"
+    (sched,) = resolved([run], [parse_schedule(spec)])  # as fit does before cross-validating
+    assert sched.total == 19552 and sched.spec.endswith(":total=19552")
+    horizon = cross_validate([run], [sched], "momentum")["folds"]["horizon"]
+    # the fold fits the first third under the whole run's cosine, not one squeezed into that third
+    whole = parse_schedule(f"{spec}:total=19552")
+    direct = evaluate(fit([head(run, HORIZON_FRACTION)], [whole], law="momentum"), run, whole)["metrics"]
+    assert horizon["TrendE"] == direct["TrendE"] < 0.005
