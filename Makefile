@@ -23,6 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/reference_protocol.py
 	$(PY) benchmarks/plan_accuracy.py
+	$(PY) benchmarks/pilot_accuracy.py
 	$(PY) benchmarks/tensorboard_reader.py
 	$(PY) benchmarks/long_schedule.py
 

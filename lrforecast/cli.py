@@ -178,6 +178,10 @@ def fit_cmd(
     prior: Annotated[float | None, typer.Option(
         "--prior", help="Pull of the multi-power law's nonlinear parameters to its prior "
         f"(default {multipower.PRIOR_WEIGHT:g}; 0: none).")] = None,
+    gain: Annotated[float | None, typer.Option(
+        "--gain-prior", help="Pull of the multi-power law's annealing coefficient towards "
+        f"{100 * multipower.GAIN_PRIOR:g}% of the loss per unit of peak LR "
+        f"(default {multipower.GAIN_WEIGHT:g}; 0: none).")] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
     duplicates: DupOpt = "last", run: RunsOpt = None, pattern: PatternOpt = None,
@@ -194,7 +198,7 @@ def fit_cmd(
     parsed = specs + [parse_schedule("log", defaults) for _ in observed[len(specs):]]
     with _Progress("fitting") as bar:
         result = fit(observed, parsed, law=law, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
-                     robust=robust, prior=prior, progress=bar)
+                     robust=robust, prior=prior, gain=gain, progress=bar)
     if output is not None:
         result.save(output)
     if plot is not None:

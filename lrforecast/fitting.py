@@ -114,13 +114,17 @@ def _alignment_notes(run: Run, sched: Schedule, eta: np.ndarray) -> list[str]:
     return [text]
 
 
-def _solve(X: np.ndarray, y: np.ndarray, robust: bool) -> tuple[np.ndarray, float]:
-    """Linear coefficients minimising relative residuals, A and C (columns 1..) kept >= 0."""
+def _solve(X: np.ndarray, y: np.ndarray, robust: bool, extra: tuple[np.ndarray, float] | None = None
+           ) -> tuple[np.ndarray, float]:
+    """Linear coefficients minimising relative residuals, A and C (columns 1..) kept >= 0.
+    `extra` is one more equation (row @ coef = target), counted as it is: the gain prior."""
     w = 1.0 / y
     weights = np.ones_like(y)
     for _ in range(6 if robust else 1):
         sw = w * np.sqrt(weights)
         Aw, bw = X * sw[:, None], y * sw
+        if extra is not None:
+            Aw, bw = np.vstack([Aw, extra[0]]), np.r_[bw, extra[1]]
         coef = np.linalg.lstsq(Aw, bw, rcond=None)[0]
         if np.any(coef[1:] < 0):
             lo = np.r_[-np.inf, np.zeros(X.shape[1] - 1)]
@@ -133,7 +137,22 @@ def _solve(X: np.ndarray, y: np.ndarray, robust: bool) -> tuple[np.ndarray, floa
         obj = float(np.sum(np.where(a <= HUBER_DELTA, 0.5 * r**2, HUBER_DELTA * (a - 0.5 * HUBER_DELTA))))
     else:
         obj = float(0.5 * np.sum(r**2))
+    if extra is not None:
+        obj += 0.5 * float(extra[0] @ coef - extra[1]) ** 2
     return coef, obj
+
+
+def _gain_equation(form, weight: float, y: np.ndarray, schedules: Sequence[Schedule], scale: float
+                   ) -> tuple[np.ndarray, float] | None:
+    """The pull of the annealing coefficient towards form.GAIN_PRIOR * median loss / peak LR (see
+    laws/multipower.py), as an equation whose squared error weighs `weight` in objective units."""
+    if not weight or getattr(form, "GAIN_PRIOR", None) is None:
+        return None
+    target = form.GAIN_PRIOR * float(np.median(y)) / max(s.peak for s in schedules)
+    root = np.sqrt(weight / scale)
+    row = np.zeros(len(form.linear))
+    row[-1] = root / target
+    return row, float(root)
 
 
 def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto", **options) -> Law:
@@ -160,13 +179,18 @@ def fit_law(
     from_step: int | None = None,
     robust: bool = True,
     prior: float | None = None,
+    gain: float | None = None,
     progress: Progress | None = None,
 ) -> Law:
     """Fit one named law. `prior` weighs a pull of the nonlinear parameters towards the law's
-    PRIOR (default: the law's PRIOR_WEIGHT; 0 turns it off)."""
+    PRIOR (default: the law's PRIOR_WEIGHT; 0 turns it off), `gain` one of the annealing
+    coefficient towards the law's GAIN_PRIOR (default GAIN_WEIGHT; 0 turns it off)."""
     form = get_form(law)
-    if prior is not None and not (np.isfinite(prior) and prior >= 0):
-        raise InputError(f"--prior must be a weight >= 0 (0 turns the pull off), got {prior}")
+    for option, value in (("--prior", prior), ("--gain-prior", gain)):
+        if value is not None and not (np.isfinite(value) and value >= 0):
+            raise InputError(f"{option} must be a weight >= 0 (0 turns the pull off), got {value}")
+    if gain is None:
+        gain = getattr(form, "GAIN_WEIGHT", 0.0)
     schedules = resolved(runs, schedules)
     z_prior = getattr(form, "PRIOR", None)
     if z_prior is None:
@@ -195,6 +219,7 @@ def fit_law(
     y = np.concatenate([d.y for d in data])
     cache: dict = {}
     scale = 1e6 / y.size  # keeps the objective O(1) for the optimiser's tolerances
+    extra = _gain_equation(form, gain, y, schedules, scale)
 
     def objective(z) -> float:
         theta = form.decode(z, fixed)
@@ -202,7 +227,7 @@ def fit_law(
         if not np.all(np.isfinite(X)):
             return np.inf
         penalty = prior * float(np.sum((np.asarray(z) - z_prior) ** 2)) if prior else 0.0
-        return _solve(X, y, robust)[1] * scale + penalty
+        return _solve(X, y, robust, extra)[1] * scale + penalty
 
     grids, bounds = form.search_space(fixed)
     mesh = np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1)
@@ -223,7 +248,7 @@ def fit_law(
         raise FitError("the fit did not converge to finite parameters; check the runs and schedules")
     theta = form.decode(best_z, fixed)
     X_all = [form.basis(d.curve, theta, warmup_mode) for d in data]
-    coef, _ = _solve(np.vstack(X_all), y, robust)
+    coef, _ = _solve(np.vstack(X_all), y, robust, extra)
     params = {**dict(zip(form.linear, map(float, coef), strict=True)), **theta}
     if not all(np.isfinite(v) for v in params.values()):
         raise FitError(f"the fit gave non-finite parameters {params}; check the runs and schedules")
@@ -260,7 +285,7 @@ def fit_law(
         warmup=max(s.warmup for s in schedules),
         horizon=max(int(d.curve.steps[-1]) for d in data),
         total=max(int(d.curve.eta.size) for d in data),
-        options={"lambda_fixed": lam, "robust": robust, "prior": prior,
+        options={"lambda_fixed": lam, "robust": robust, "prior": prior, "gain_prior": gain if extra else 0.0,
                  "objective": "huber-relative" if robust else "least-squares-relative"},
         fit_window={"from_step": start, "to_step": max(int(d.curve.steps[-1]) for d in data),
                     "lr_decay": decay},

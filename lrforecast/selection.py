@@ -162,11 +162,13 @@ def choose(scores: dict[str, dict]) -> tuple[str, str]:
                 "too few points to hold any out and fit the rest, so the default")
     ranked = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"][SCORE])
     best = ranked[0]
-    if best == PREFERRED or not scores.get(PREFERRED, {}).get("mean"):
+    if not scores.get(PREFERRED, {}).get("mean"):
         return best, "lowest mean"
     folds = {f: m for f, m in scores[best]["folds"].items() if m.get("fit_lr_decay", 1.0) >= DECAY_SEEN}
-    if not folds:
+    if not folds:  # the same folds for every law: none of them saw a decay
         return PREFERRED, f"no fold was fitted on an LR decay, so none can judge; the default {PREFERRED}"
+    if best == PREFERRED:
+        return best, "lowest mean"
     wins = sum(folds[f][SCORE] < scores[PREFERRED]["folds"][f][SCORE] for f in folds)
     if wins == len(folds):
         return best, "lower on the only fold" if wins == 1 else f"lower on all {wins} folds"

@@ -141,6 +141,8 @@ BAD_INPUTS = [
     ("output is a folder", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n", ["-o", "DIR"], "directory"),
     ("negative prior weight", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n",
      ["-s", "constant:peak=1:total=5", "--prior", "-1"], "--prior must be"),
+    ("negative gain prior weight", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n",
+     ["-s", "constant:peak=1:total=5", "--gain-prior", "-1"], "--gain-prior must be"),
     ("negative first step", "a.csv", "step,loss\n1,3\n2,2.9\n3,2.8\n",
      ["-s", "constant:peak=1:total=5", "--from-step", "-1"], "--from-step must be"),
     ("one point", "a.csv", "step,loss\n1,3\n", ["-s", "constant:peak=1:total=5"], "at least 3"),

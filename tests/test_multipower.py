@@ -174,3 +174,26 @@ def test_the_authors_parameters_give_their_published_test_metrics(size, mpl_runs
         got = curve_metrics(run.loss, law.predict_lr(eta, run.steps, 2160))
         for metric, want in zip(METRICS, expected, strict=True):
             assert got[metric] == pytest.approx(want, abs=1.5e-5), (name, metric)
+
+
+def test_the_gain_prior_lets_a_pilot_forecast_the_rest_of_its_decay():
+    from lrforecast.fitting import fit_law
+    from lrforecast.forecast import evaluate
+    from lrforecast.laws.multipower import GAIN_PRIOR
+    from lrforecast.readers import read_run
+    from lrforecast.run import Run
+    from lrforecast.selection import head
+
+    from .conftest import REAL
+    run = read_run(REAL / "llmc-gpt2-124m-fineweb10b-stdout.log")  # GPT-2 124M, llm.c, cosine to 0
+    sched = parse_schedule("cosine:peak=6e-4:warmup=700:min=0:total=19560")
+    pilot = head(run, 1 / 3)  # the LR has fallen 22% by its end
+    rest = run.steps > pilot.steps[-1]
+    unseen = Run("rest", run.steps[rest], run.loss[rest])
+    end = {}
+    for gain in (0.0, None):  # None: the default weight
+        law = fit_law([pilot], [sched], law="multipower", gain=gain)
+        end[gain] = evaluate(law, unseen, sched)["metrics"]["EndE"]
+        b_share = law.params["B"] * 6e-4 / np.median(pilot.loss[pilot.steps >= 700])
+        assert (b_share < 0.01) if gain == 0.0 else (0.5 * GAIN_PRIOR < b_share < GAIN_PRIOR)
+    assert end[0.0] > 0.02 and end[None] < 0.01  # 2.96% and 0.61% off at the run's end

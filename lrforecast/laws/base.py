@@ -25,7 +25,8 @@ class LawForm(Protocol):
     """The interface of one law. Search coordinates `z` are what the optimiser moves.
 
     Optional: PRIOR (a point in search coordinates) and PRIOR_WEIGHT; the fit then adds
-    PRIOR_WEIGHT * |z - PRIOR|^2 to its objective.
+    PRIOR_WEIGHT * |z - PRIOR|^2 to its objective. GAIN_PRIOR and GAIN_WEIGHT: a pull of the
+    annealing coefficient (the last linear one) towards GAIN_PRIOR * median loss / peak LR.
     """
 
     name: str

@@ -1,0 +1,59 @@
+"""How well a pilot forecasts the rest of its run: fit on the first part of a real pre-training run,
+forecast the steps after it.
+
+The runs are the two GPT-2 124M runs trained with llm.c on FineWeb 10B in shared/data/real (cosine
+from 6e-4 to 0 after 700 warmup steps, over 19,552 and 19,560 steps; a per-batch training loss).
+For each fraction, `fit --law auto` sees the steps up to it with the whole run's schedule, and is
+scored on the steps after it: the error of the final loss (EndE) and the mean error against the
+loss's trend (TrendE), beside what the law says of itself (its cross-validated held-out TrendE and
+EndE, which plan's range and compare's warning use).
+Run: `make bench` or `python benchmarks/pilot_accuracy.py`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from reference_protocol import SHARED, machine
+
+from lrforecast.fitting import fit
+from lrforecast.forecast import evaluate
+from lrforecast.readers import read_run
+from lrforecast.run import Run
+from lrforecast.schedules import parse_schedule
+from lrforecast.selection import head
+
+RUNS = {"llmc-gpt2-124m-fineweb10b-main.log": 19552, "llmc-gpt2-124m-fineweb10b-stdout.log": 19560}
+SPEC = "cosine:peak=6e-4:warmup=700:min=0"
+FRACTIONS = (0.25, 1 / 3, 0.5, 2 / 3)
+
+
+def after(run: Run, step: int) -> Run:
+    """The points of a run after `step`."""
+    keep = run.steps > step
+    return Run(run.name, run.steps[keep], run.loss[keep], None if run.lr is None else run.lr[keep])
+
+
+def main() -> None:
+    print(f"machine: {machine()}")
+    print(f"schedule: {SPEC} with the run's total; errors in % of the loss\n")
+    print("| run | fitted on | law | unseen TrendE | unseen EndE | law's own TrendE | law's own EndE "
+          "| fit s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, total in RUNS.items():
+        run = read_run(SHARED / "data" / "real" / name)
+        sched = parse_schedule(f"{SPEC}:total={total}")
+        for fraction in FRACTIONS:
+            pilot = head(run, fraction)
+            t = time.perf_counter()
+            law = fit([pilot], [sched], law="auto")
+            seconds = time.perf_counter() - t
+            m = evaluate(law, after(run, int(pilot.steps[-1])), sched)["metrics"]
+            own = law.options["held_out"]
+            print(f"| {name.split('-')[-1]} | first {fraction:.0%} (to step {pilot.steps[-1]}) | "
+                  f"{law.name} | {100 * m['TrendE']:.2f} | {100 * m['EndE']:.2f} | "
+                  f"{100 * own['TrendE']:.2f} | {100 * own['EndE']:.2f} | {seconds:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
