@@ -661,3 +661,16 @@ def test_a_log_piped_into_stdin_reads_like_the_file(monkeypatch, tmp_path, cli):
     _pipe(monkeypatch, b"  \n")
     r = cli("inspect", "-")
     assert r.code == 2 and r.err.count("\n") == 1 and "standard input is empty" in r.err
+
+
+def test_fields_under_a_namespace_of_the_loggers_own(tmp_path):
+    p = tmp_path / "metrics.jsonl"
+    p.write_text("".join(json.dumps({"step": s, "metrics": {"train/loss": 3 - s / 100, "lr": 1e-4}}) + "\n"
+                         for s in range(1, 6)))
+    run = read_run(p)
+    assert run.loss.tolist() == [2.99, 2.98, 2.97, 2.96, 2.95] and run.lr[0] == 1e-4
+    assert "loss=metrics/train/loss lr=metrics/lr" in run.notes[0]
+    two = [json.dumps({"step": s, "a": {"loss": 3.0}, "b": {"loss": 2.0}}) for s in (1, 2)]
+    p.write_text("\n".join(two) + "\n")
+    with pytest.raises(InputError, match="no loss field found; it holds: .*a/loss, b/loss"):
+        read_run(p)  # two of them: which one is for the user to say

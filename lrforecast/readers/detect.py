@@ -19,7 +19,8 @@ LR_KEYS = ("lr", "learning_rate", "train/learning_rate", "learning-rate", "lr-Ad
 
 def pick(kind: str, available: Iterable[str], preferred: str | None, candidates: tuple[str, ...],
          where: str, required: bool = True) -> str | None:
-    """The first candidate present in `available` (or the user's choice); exit 2 listing what is there."""
+    """The first candidate present in `available` (or the user's choice), else the only field that
+    ends in "/" + a candidate; exit 2 listing what is there."""
     names = list(available)
     if preferred is not None:
         if preferred not in names:
@@ -31,6 +32,10 @@ def pick(kind: str, available: Iterable[str], preferred: str | None, candidates:
             return c
         if c.lower() in lower:
             return lower[c.lower()]
+    for c in candidates:  # under a namespace of the logger's own (metrics/train/loss): one match only
+        inside = [n for n in names if n.lower().endswith("/" + c.lower())]
+        if len(inside) == 1:
+            return inside[0]
     if required:
         raise InputError(f"{where}: no {kind} field found; it holds: {_listing(names)}; "
                          f"name one with --{kind}-key")
