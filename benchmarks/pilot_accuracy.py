@@ -7,6 +7,9 @@ For each fraction, `fit --law auto` sees the steps up to it with the whole run's
 scored on the steps after it: the error of the final loss (EndE) and the mean error against the
 loss's trend (TrendE), beside what the law says of itself (its cross-validated held-out TrendE and
 EndE, which plan's range and compare's warning use).
+A second table: every distinct real log in shared/data/real (pre-training, continued pre-training
+and fine-tuning, each with its own logged LR as the schedule), the multi-power law fitted on its
+first third and half with and without the annealing-gain prior, and the TrendE of the steps after.
 Run: `make bench` or `python benchmarks/pilot_accuracy.py`.
 """
 
@@ -16,7 +19,8 @@ import time
 
 from reference_protocol import SHARED, machine
 
-from lrforecast.fitting import fit
+from lrforecast.errors import LRForecastError
+from lrforecast.fitting import fit, resolved
 from lrforecast.forecast import evaluate
 from lrforecast.readers import read_run
 from lrforecast.run import Run
@@ -55,5 +59,37 @@ def main() -> None:
                   f"{100 * own['TrendE']:.2f} | {100 * own['EndE']:.2f} | {seconds:.1f} |", flush=True)
 
 
+def every_log() -> None:
+    """The second table (module doc)."""
+    print("\n## every real log: multipower TrendE of the steps after the pilot, without / with the gain "
+          "prior\n")
+    print("| log | first 33% | first 50% |")
+    print("|---|---|---|")
+    seen = set()
+    for path in sorted((SHARED / "data" / "real").iterdir()):
+        if path.suffix == ".md":
+            continue
+        run = read_run(path)
+        key = (run.steps.size, round(float(run.loss[0]), 4))  # float32 in TensorBoard, float64 in JSON
+        if key in seen:  # the same run in another format
+            continue
+        seen.add(key)
+        (sched,) = resolved([run], [parse_schedule("log")])
+        cells = []
+        for fraction in (1 / 3, 1 / 2):
+            pilot = head(run, fraction)
+            pair = []
+            for gain in (0.0, None):
+                try:
+                    law = fit([pilot], [sched], law="multipower", gain=gain)
+                    m = evaluate(law, after(run, int(pilot.steps[-1])), sched)["metrics"]
+                    pair.append(f"{100 * m['TrendE']:.2f}")
+                except LRForecastError:
+                    pair.append("fails")
+            cells.append(" / ".join(pair))
+        print(f"| {path.name[:40]} | {cells[0]} | {cells[1]} |", flush=True)
+
+
 if __name__ == "__main__":
     main()
+    every_log()
