@@ -211,10 +211,13 @@ def fit_law(
     data, notes, start = prepare(runs, schedules, from_step)
     decay = max(lr_decay(d.curve.eta, int(d.curve.steps[-1])) for d in data)
     if decay < DECAY_SEEN:
+        source = ("comes from the gain prior (published fits of other runs)"
+                  if gain and getattr(form, "GAIN_PRIOR", None) is not None else
+                  "is not learned from what a decay does to the loss and forecasts of schedules that "
+                  "decay are guesses")
         notes.append(f"no fitted run has an LR decay (the LR falls at most {100 * decay:.0f}% below its "
-                     f"peak before the last fitted point), so the annealing term ({form.linear[2]}) is not "
-                     "learned from what a decay does to the loss and forecasts of schedules that decay "
-                     "are guesses. Fit a run that decays as well (a short cooldown from a checkpoint is "
+                     f"peak before the last fitted point), so the annealing term ({form.linear[2]}) "
+                     f"{source}. Fit a run that decays as well (a short cooldown from a checkpoint is "
                      "enough)")
     y = np.concatenate([d.y for d in data])
     cache: dict = {}

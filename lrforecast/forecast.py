@@ -65,12 +65,20 @@ def unlearned_decay(law: Law, eta: np.ndarray) -> bool:
     return float(law.fit_window.get("lr_decay", 1.0)) < DECAY_SEEN and lr_decay(eta) >= DECAY_SEEN
 
 
+def gain_from_prior(law: Law) -> bool:
+    """Whether the law's annealing coefficient was pulled towards its gain prior (the multi-power
+    law's default): then what a decay gains has a source even when the runs showed no decay."""
+    return float(law.options.get("gain_prior") or 0.0) > 0.0
+
+
 def refuse_unlearned_decay(law: Law, spec: str, eta: np.ndarray) -> None:
-    """Exit 2 rather than rank a schedule that decays by a law that never saw a decay."""
-    if unlearned_decay(law, eta):
+    """Exit 2 rather than rank a schedule that decays by a law that never saw a decay and has no
+    gain prior to say what one gains."""
+    if unlearned_decay(law, eta) and not gain_from_prior(law):
         raise InputError(f"'{spec}' decays, but the law was fitted on runs without an LR decay, so "
                          "it cannot tell what a decay gains; fit a run that decays as well (a short "
-                         "cooldown from a checkpoint is enough)")
+                         "cooldown from a checkpoint is enough), or the multi-power law, whose gain "
+                         "prior says what a decay gains")
 
 
 def law_defaults(law: Law, peak_lr=None, warmup=None, min_lr=None, steps=None) -> dict:
@@ -99,7 +107,10 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
     if eta.size - 1 < start:
         out.append(f"{label}: ends at step {eta.size - 1}, before the first fitted step ({start}); "
                    "the law was fitted on later steps only")
-    if unlearned_decay(law, eta):
+    if unlearned_decay(law, eta) and gain_from_prior(law):
+        out.append(f"{label}: decays, but the law was fitted on runs without a decay: what the decay "
+                   "gains comes from the gain prior (published fits of other runs), not from these runs")
+    elif unlearned_decay(law, eta):
         out.append(f"{label}: decays, but the law was fitted on runs without a decay, so what the "
                    "decay does to the loss is a guess")
     if schedule.warmup != law.warmup and schedule.name not in ("file", "log"):

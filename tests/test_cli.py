@@ -337,10 +337,20 @@ def test_under_github_actions_failures_and_warnings_become_annotations(cli, monk
 
 def test_compare_refuses_decaying_schedules_for_a_law_that_never_saw_a_decay(cli, tmp_path, mpl_runs):
     law = tmp_path / "flat.json"
-    r = cli("fit", MPL / "25m" / "constant_72000.csv", *specs(mpl_runs, ["constant_72000"]), "-o", law)
-    assert r.code == 0 and "no fitted run has an LR decay" in r.err
+    flat = [MPL / "25m" / "constant_72000.csv", *specs(mpl_runs, ["constant_72000"])]
+    r = cli("fit", *flat, "--law", "momentum", "-o", law)
+    assert r.code == 0 and "no fitted run has an LR decay" in r.err and "are guesses" in r.err
     r = cli("compare", law, "--schedules", "cosine,wsd", "--no-chart")
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "fit a run that decays" in r.err
+    r = cli("fit", *flat, "--law", "multipower", "-o", law)  # its gain prior says what a decay gains
+    assert r.code == 0 and "so the annealing term (B) comes from the gain prior" in r.err
+    r = cli("compare", law, "--schedules", "constant,cosine,wsd", "--no-chart", "--json")
+    assert r.code == 0 and "what the decay gains comes from the gain prior" in r.err
+    ranked = {c["name"]: c for c in json.loads(r.out)["schedules"]}
+    assert ranked["wsd"]["rank"] == 1 and ranked["constant"]["rank"] == 3
+    from lrforecast.readers import read_run
+    ended = read_run(MPL / "25m" / "cosine_72000.csv").loss[-1]  # the real cosine run of that length
+    assert abs(ranked["cosine"]["final_loss"] / ended - 1) < 0.01
 
 
 def test_tables_on_a_narrow_console_fold_names_and_never_cut_numbers():
