@@ -107,11 +107,11 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
     if eta.size - 1 < start:
         out.append(f"{label}: ends at step {eta.size - 1}, before the first fitted step ({start}); "
                    "the law was fitted on later steps only")
-    if unlearned_decay(law, eta) and gain_from_prior(law):
+    if unlearned_decay(law, eta):
         out.append(f"{label}: decays, but the law was fitted on runs without a decay: what the decay "
-                   "gains comes from the gain prior (published fits of other runs), not from these runs")
-    elif unlearned_decay(law, eta):
-        out.append(f"{label}: decays, but the law was fitted on runs without a decay, so what the "
+                   "gains comes from the gain prior (published fits of other runs), not from these runs"
+                   if gain_from_prior(law) else
+                   f"{label}: decays, but the law was fitted on runs without a decay, so what the "
                    "decay does to the loss is a guess")
     if schedule.warmup != law.warmup and schedule.name not in ("file", "log"):
         out.append(f"{label}: warmup {schedule.warmup} differs from the fitted {law.warmup}")

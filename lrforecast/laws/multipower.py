@@ -50,7 +50,7 @@ BOUNDS = [(0.02, 2.0), (0.02, 0.999), (0.02, 0.999), (-4.0, 3.0)]  # alpha, beta
 # the end). B is pulled towards GAIN_PRIOR of the median fitted loss per unit of peak LR: the
 # geometric mean of the authors' fits on the protocol's train runs (25M 3.2%, 100M 4.2%, 400M 5.4%).
 # GAIN_WEIGHT (1 = a B off by 100% costs as much as a relative error of 1e-3 at every point) is the
-# one of 0.1, 0.3, 1, 3 with the lowest cross-validated error on those train runs (25M + 100M).
+# one of 0, 0.1, 0.3, 1, 3 with the lowest cross-validated error on those train runs (25M + 100M).
 GAIN_PRIOR = 0.042
 GAIN_WEIGHT = 0.3
 
