@@ -59,6 +59,16 @@ def held_out_end_error(law: Law) -> float | None:
     return held_out_error(law) if value is None else float(value)
 
 
+BLIND_TO_DECAY = ("measured on folds fitted without an LR decay, it does not cover how the law "
+                  "forecasts a decay")
+
+
+def held_out_blind_to_decay(law: Law) -> bool:
+    """Whether the law's held-out error came only from folds whose fit saw no LR decay (a pilot
+    early in a cosine, a constant-LR run): it then understates the error of forecasting one."""
+    return (law.options.get("held_out") or {}).get("decay_seen") is False
+
+
 def unlearned_decay(law: Law, eta: np.ndarray) -> bool:
     """Whether `eta` decays although the runs the law was fitted on had no LR decay to learn the
     annealing term from."""

@@ -66,7 +66,8 @@ def fit_default_law(**fit_options) -> Law:
     law = fit_law(observed, schedules, **fit_options)
     folds, law.refits = leave_one_out(observed, schedules, **fit_options)
     law.options["held_out"] = held_out_summary(mean_metrics(list(folds.values()), SCORED),
-                                               "leave one run out", max(f["EndE"] for f in folds.values()))
+                                               "leave one run out", max(f["EndE"] for f in folds.values()),
+                                               folds)
     law.notes.append(f"{law.name} law fitted on the {len(runs)} bundled 25M reference runs "
                      "(Luo et al. 2025)")
     return law

@@ -18,7 +18,14 @@ from rich.table import Table
 from . import __version__
 from .atomic import replacing
 from .errors import InputError
-from .forecast import Comparison, Prediction, held_out_end_error, held_out_error
+from .forecast import (
+    BLIND_TO_DECAY,
+    Comparison,
+    Prediction,
+    held_out_blind_to_decay,
+    held_out_end_error,
+    held_out_error,
+)
 from .law import SCHEMA_VERSION, Law
 from .metrics import METRICS
 from .plan import Reach
@@ -127,7 +134,8 @@ def _captions(law: Law, refits: bool) -> list[str]:
     out = [_refit_caption(law)] if refits else []
     if (err := held_out_error(law)) is not None:
         out.append(f"held-out error of this law: {100 * err:.3f}% of the loss on average "
-                   f"({law.options['held_out'].get('how', 'cross-validated')})")
+                   f"({law.options['held_out'].get('how', 'cross-validated')})"
+                   + (f"; {BLIND_TO_DECAY}" if held_out_blind_to_decay(law) else ""))
     return out
 
 
@@ -256,7 +264,8 @@ def plan_table(law: Law, reaches: list[Reach], target: float, max_steps: int) ->
         t.add_column(name, justify=just)
     if err is not None:
         t.caption = (f"range: the steps if the final loss were {100 * err:.2f}% higher or lower, the law's "
-                     "largest error at the end of a run it was not fitted on")
+                     "largest error at the end of a run it was not fitted on"
+                     + (f"; {BLIND_TO_DECAY}" if held_out_blind_to_decay(law) else ""))
 
     def count(n: int | None) -> str:
         return "none" if n is None else f"{n:,}"

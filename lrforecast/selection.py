@@ -143,14 +143,20 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
         best.notes.append(f"law auto: {chosen} chosen ({why}); its error on unseen steps is unknown")
     best.options["selection"] = summary
     if scores[chosen]["mean"]:
-        best.options["held_out"] = held_out_summary(scores[chosen]["mean"], HOW, scores[chosen]["end"])
+        best.options["held_out"] = held_out_summary(scores[chosen]["mean"], HOW, scores[chosen]["end"],
+                                                    scores[chosen]["folds"])
+        if not best.options["held_out"]["decay_seen"]:
+            best.notes.append("the held-out error was measured on folds fitted without an LR decay, so "
+                              "it does not cover how the law forecasts a decay")
     return best
 
 
-def held_out_summary(mean: dict[str, float], how: str, end: float | None) -> dict:
+def held_out_summary(mean: dict[str, float], how: str, end: float | None, folds: dict[str, dict]) -> dict:
     """What a law keeps of its cross-validation: the held-out error (TrendE), raw PredE, the largest
-    error at a held-out run's end (EndE, for plan's range), and how."""
-    return {SCORE: mean[SCORE], "PredE": mean["PredE"], "EndE": end, "how": how}
+    error at a held-out run's end (EndE, for plan's range), how, and whether any fold was fitted on
+    an LR decay (if none was, the error says nothing of how the law forecasts one)."""
+    seen = any(f.get("fit_lr_decay", 1.0) >= DECAY_SEEN for f in folds.values())
+    return {SCORE: mean[SCORE], "PredE": mean["PredE"], "EndE": end, "how": how, "decay_seen": seen}
 
 
 def choose(scores: dict[str, dict]) -> tuple[str, str]:

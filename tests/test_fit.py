@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -321,3 +322,20 @@ def test_a_schedule_without_a_length_keeps_the_whole_runs_length_in_cross_valida
     whole = parse_schedule(f"{spec}:total=19552")
     direct = evaluate(fit([head(run, HORIZON_FRACTION)], [whole], law="momentum"), run, whole)["metrics"]
     assert horizon["TrendE"] == direct["TrendE"] < 0.005
+
+
+def test_a_held_out_error_from_folds_without_a_decay_says_what_it_does_not_cover(tmp_path, cli):
+    from .conftest import REAL
+    run = read_run(REAL / "llmc-gpt2-124m-fineweb10b-main.log")
+    pilot = run.steps <= 6517  # the first third of a cosine to 0: its own first third has not decayed
+    rows = zip(run.steps[pilot], run.loss[pilot], strict=True)
+    log = tmp_path / "pilot.csv"
+    log.write_text("step,loss\n" + "".join(f"{s},{v}\n" for s, v in rows))
+    law = tmp_path / "law.json"
+    r = cli("fit", log, "--schedule", "cosine:peak=6e-4:warmup=700:min=0:total=19552", "-o", law)
+    assert r.code == 0 and "it does not cover how the law forecasts a decay" in r.err
+    assert json.loads(law.read_text())["options"]["held_out"]["decay_seen"] is False
+    r = cli("plan", law, "--target-loss", "3.3", "--schedules", "cosine:min=0,wsd:min=0", "--no-chart")
+    assert r.code == 0 and "fitted without an LR decay" in " ".join(r.out.split())
+    from lrforecast.reference import default_law
+    assert default_law().options["held_out"]["decay_seen"] is True  # leave-one-out over decaying runs
