@@ -4,7 +4,8 @@ A cosine or a WSD cooldown ends at its total, so its whole shape moves with its 
 candidate is rebuilt at every length tried and the law's final loss searched for the shortest length
 that reaches the target: a geometric scan for the first length that does, then bisection. The range
 says how far that length moves if the final loss is off by as much as the law's largest error at the
-end of a run it was not fitted on (its cross-validation).
+end of a run it was not fitted on (its cross-validation), under the law and under each of its
+refits (the same law fitted without one run, as compare shows them).
 """
 
 from __future__ import annotations
@@ -75,6 +76,17 @@ def shortest_length(law: Law, schedule: Schedule, target: float, lo: int, hi: in
     return b
 
 
+def _spread(models: list[Law], schedule: Schedule, target: float, err: float, lo: int, hi: int
+            ) -> tuple[int | None, int | None]:
+    """The range of lengths: the fewest steps to reach the target made `err` easier, and the fewest
+    to reach it made `err` harder, over the law and its refits (None: not within `hi`)."""
+    easy = [shortest_length(m, schedule, target * (1 + err), lo, hi) for m in models]
+    hard = [shortest_length(m, schedule, target * (1 - err), lo, hi) for m in models]
+    reached = [n for n in easy if n is not None]
+    return (min(reached) if reached else None,
+            None if None in hard else max(hard))
+
+
 def _searchable(spec: str, defaults: dict) -> Schedule:
     """The candidate without a length, refused where its length cannot move."""
     schedule = parse_schedule(spec, {**defaults, "total": None})
@@ -95,6 +107,7 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
     defaults = law_defaults(law) if defaults is None else defaults
     hi = search_limit(law, max_steps)
     err = held_out_end_error(law)
+    models = [law] + [law.with_params(p) for p in law.refits]
     out = []
     for spec in specs:
         schedule = _searchable(spec, defaults)
@@ -104,8 +117,7 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
                              f"than {lo} steps)")
         refuse_unlearned_decay(law, spec, schedule.lr(hi))
         steps = shortest_length(law, schedule, target, lo, hi)
-        spread = None if err is None else (shortest_length(law, schedule, target * (1 + err), lo, hi),
-                                           shortest_length(law, schedule, target * (1 - err), lo, hi))
+        spread = None if err is None else _spread(models, schedule, target, err, lo, hi)
         total = steps or hi
         eta = schedule.lr(total)
         at_length = Schedule(schedule.name, {**schedule.params, "total": total}, schedule.label)

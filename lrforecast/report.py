@@ -263,8 +263,9 @@ def plan_table(law: Law, reaches: list[Reach], target: float, max_steps: int) ->
     for name, just in columns + [("final loss", "right")]:
         t.add_column(name, justify=just)
     if err is not None:
-        t.caption = (f"range: the steps if the final loss were {100 * err:.2f}% higher or lower, the law's "
-                     "largest error at the end of a run it was not fitted on"
+        under = " and its refits" if law.refits else ""
+        t.caption = (f"range: the steps if the final loss were {100 * err:.2f}% higher or lower (the law's "
+                     f"largest error at the end of a run it was not fitted on), under the law{under}"
                      + (f"; {BLIND_TO_DECAY}" if held_out_blind_to_decay(law) else ""))
 
     def count(n: int | None) -> str:
