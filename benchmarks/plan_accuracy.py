@@ -3,7 +3,8 @@ for the steps each test run's schedule needs to reach the loss that run really e
 
 The true length is the run's own (its last logged step + 1 for constant and step schedules, whose LR
 history up to that step is the same at any length; its total for decaying ones, which were logged to
-within 0.4% of their end). The range is plan's: the length if the law, or one of its refits, were off by its held-out error.
+within 0.4% of their end). The range is plan's: the length if the law, or one of its refits, were
+off by its held-out error.
 Run: `make bench` or `python benchmarks/plan_accuracy.py`.
 """
 
