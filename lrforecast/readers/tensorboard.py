@@ -11,6 +11,7 @@ the read with a note. CRCs are checked only when asked (fast with `google-crc32c
 
 from __future__ import annotations
 
+import functools
 import struct
 from pathlib import Path
 
@@ -124,28 +125,36 @@ def _shape_elements(buf: bytes, i: int, end: int) -> int:
     return count
 
 
+@functools.cache
+def _crc_table() -> list[int]:
+    """The byte table of CRC32C (Castagnoli), reflected."""
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+def _crc32c(data: bytes) -> int:
+    """CRC32C in pure Python: correct but slow, so for a few bytes or without google-crc32c."""
+    table, c = _crc_table(), 0xFFFFFFFF
+    for b in data:
+        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
 def _crc_checker(fast: bool = True):
     """The masked CRC32C of a byte string: google-crc32c's when installed and `fast`, else Python's."""
-    try:
-        if not fast:
-            raise ImportError
-        import google_crc32c
+    crc = _crc32c
+    if fast:
+        try:
+            import google_crc32c
 
-        def crc(data: bytes) -> int:
-            return google_crc32c.value(data)
-    except ImportError:  # pure Python: correct but slow
-        table = []
-        for n in range(256):
-            c = n
-            for _ in range(8):
-                c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-            table.append(c)
-
-        def crc(data: bytes) -> int:
-            c = 0xFFFFFFFF
-            for b in data:
-                c = table[(c ^ b) & 0xFF] ^ (c >> 8)
-            return c ^ 0xFFFFFFFF
+            crc = google_crc32c.value
+        except ImportError:
+            pass
 
     def masked(data: bytes) -> int:
         c = crc(data)
