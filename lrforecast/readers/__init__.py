@@ -107,12 +107,15 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     path = Path(source)
     if not path.exists():
         raise InputError(f"{source}: no such file or directory")
-    if path.is_file() and (packed := _compression(path)) is not None:
-        return _read_compressed(path, *packed, format=format, step_key=step_key, pattern=pattern,
-                                verify=verify)
-    if path.is_file() and (text := _utf16_as_utf8(path)) is not None:
-        return _read_bytes(text, path.name, str(path), str(path), format=format, step_key=step_key,
-                           pattern=pattern, verify=verify)
+    if path.is_file():
+        with path.open("rb") as f:
+            magic = f.read(6)
+        if (packed := _compression(magic)) is not None:
+            return _read_compressed(path, *packed, format=format, step_key=step_key, pattern=pattern,
+                                    verify=verify)
+        if magic[:2] in UTF16_BOMS:
+            return _read_bytes(_utf16_as_utf8(path), path.name, str(path), str(path), format=format,
+                               step_key=step_key, pattern=pattern, verify=verify)
     if format is not None and format not in FORMATS:
         raise InputError(f"--format {format} is unknown; use one of {', '.join(FORMATS)}")
     fmt = format or ("text" if pattern else detect_format(path))
@@ -161,19 +164,17 @@ def _read_stdin(**options) -> Source:
 COMPRESSED = {b"\x1f\x8b": (gzip, ".gz"), b"BZh": (bz2, ".bz2"), b"\xfd7zXZ": (lzma, ".xz")}
 
 
-def _compression(path: Path) -> tuple | None:
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _compression(head: bytes) -> tuple | None:
     """(module, suffix) of a compressed file, by its first bytes; None for any other file."""
-    with path.open("rb") as f:
-        head = f.read(6)
     return next((v for magic, v in COMPRESSED.items() if head.startswith(magic)), None)
 
 
-def _utf16_as_utf8(path: Path) -> bytes | None:
-    """A UTF-16 text file (what Windows PowerShell's `>` writes) re-encoded as UTF-8; None for any
-    file without a UTF-16 byte-order mark."""
-    with path.open("rb") as f:
-        if f.read(2) not in (b"\xff\xfe", b"\xfe\xff"):
-            return None
+def _utf16_as_utf8(path: Path) -> bytes:
+    """A UTF-16 text file (what Windows PowerShell's `>` writes; it opens with a byte-order mark)
+    re-encoded as UTF-8."""
     try:
         return path.read_text(encoding="utf-16").encode()
     except UnicodeDecodeError as e:
