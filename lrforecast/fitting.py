@@ -146,7 +146,7 @@ def _gain_equation(form, weight: float, y: np.ndarray, schedules: Sequence[Sched
                    ) -> tuple[np.ndarray, float] | None:
     """The pull of the annealing coefficient towards form.GAIN_PRIOR * median loss / peak LR (see
     laws/multipower.py), as an equation whose squared error weighs `weight` in objective units."""
-    if not weight or getattr(form, "GAIN_PRIOR", None) is None:
+    if not weight:
         return None
     target = form.GAIN_PRIOR * float(np.median(y)) / max(s.peak for s in schedules)
     root = np.sqrt(weight / scale)
@@ -189,8 +189,10 @@ def fit_law(
     for option, value in (("--prior", prior), ("--gain-prior", gain)):
         if value is not None and not (np.isfinite(value) and value >= 0):
             raise InputError(f"{option} must be a weight >= 0 (0 turns the pull off), got {value}")
-    if gain is None:
-        gain = getattr(form, "GAIN_WEIGHT", 0.0)
+    if getattr(form, "GAIN_PRIOR", None) is None:
+        gain = 0.0
+    elif gain is None:
+        gain = form.GAIN_WEIGHT
     schedules = resolved(runs, schedules)
     z_prior = getattr(form, "PRIOR", None)
     if z_prior is None:
@@ -211,8 +213,7 @@ def fit_law(
     data, notes, start = prepare(runs, schedules, from_step)
     decay = max(lr_decay(d.curve.eta, int(d.curve.steps[-1])) for d in data)
     if decay < DECAY_SEEN:
-        source = ("comes from the gain prior (published fits of other runs)"
-                  if gain and getattr(form, "GAIN_PRIOR", None) is not None else
+        source = ("comes from the gain prior (published fits of other runs)" if gain else
                   "is not learned from what a decay does to the loss and forecasts of schedules that "
                   "decay are guesses")
         notes.append(f"no fitted run has an LR decay (the LR falls at most {100 * decay:.0f}% below its "
@@ -288,7 +289,7 @@ def fit_law(
         warmup=max(s.warmup for s in schedules),
         horizon=max(int(d.curve.steps[-1]) for d in data),
         total=max(int(d.curve.eta.size) for d in data),
-        options={"lambda_fixed": lam, "robust": robust, "prior": prior, "gain_prior": gain if extra else 0.0,
+        options={"lambda_fixed": lam, "robust": robust, "prior": prior, "gain_prior": gain,
                  "objective": "huber-relative" if robust else "least-squares-relative"},
         fit_window={"from_step": start, "to_step": max(int(d.curve.steps[-1]) for d in data),
                     "lr_decay": decay},
