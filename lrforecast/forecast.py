@@ -59,14 +59,15 @@ def held_out_end_error(law: Law) -> float | None:
     return held_out_error(law) if value is None else float(value)
 
 
-BLIND_TO_DECAY = ("measured on folds fitted without an LR decay, it does not cover how the law "
+BLIND_TO_DECAY = ("measured on folds fitted without an LR decay, so it does not cover how the law "
                   "forecasts a decay")
 
 
-def held_out_blind_to_decay(law: Law) -> bool:
-    """Whether the law's held-out error came only from folds whose fit saw no LR decay (a pilot
-    early in a cosine, a constant-LR run): it then understates the error of forecasting one."""
-    return (law.options.get("held_out") or {}).get("decay_seen") is False
+def blind_to_decay(law: Law) -> str:
+    """The caveat to follow the law's held-out error wherever it is shown: BLIND_TO_DECAY (after
+    "; ") when the error came only from folds whose fit saw no LR decay (a pilot early in a cosine,
+    a constant-LR run), else nothing."""
+    return f"; {BLIND_TO_DECAY}" if (law.options.get("held_out") or {}).get("decay_seen") is False else ""
 
 
 def unlearned_decay(law: Law, eta: np.ndarray) -> bool:

@@ -19,10 +19,9 @@ from . import __version__
 from .atomic import replacing
 from .errors import InputError
 from .forecast import (
-    BLIND_TO_DECAY,
     Comparison,
     Prediction,
-    held_out_blind_to_decay,
+    blind_to_decay,
     held_out_end_error,
     held_out_error,
 )
@@ -134,8 +133,7 @@ def _captions(law: Law, refits: bool) -> list[str]:
     out = [_refit_caption(law)] if refits else []
     if (err := held_out_error(law)) is not None:
         out.append(f"held-out error of this law: {100 * err:.3f}% of the loss on average "
-                   f"({law.options['held_out'].get('how', 'cross-validated')})"
-                   + (f"; {BLIND_TO_DECAY}" if held_out_blind_to_decay(law) else ""))
+                   f"({law.options['held_out'].get('how', 'cross-validated')}){blind_to_decay(law)}")
     return out
 
 
@@ -266,7 +264,7 @@ def plan_table(law: Law, reaches: list[Reach], target: float, max_steps: int) ->
         under = " and its refits" if law.refits else ""
         t.caption = (f"range: the steps if the final loss were {100 * err:.2f}% higher or lower (the law's "
                      f"largest error at the end of a run it was not fitted on), under the law{under}"
-                     + (f"; {BLIND_TO_DECAY}" if held_out_blind_to_decay(law) else ""))
+                     f"{blind_to_decay(law)}")
 
     def count(n: int | None) -> str:
         return "none" if n is None else f"{n:,}"

@@ -31,7 +31,7 @@ import numpy as np
 from .areas import DECAY_SEEN
 from .errors import FitError, InputError
 from .fitting import Progress, fit_law
-from .forecast import evaluate
+from .forecast import BLIND_TO_DECAY, evaluate
 from .law import Law
 from .laws import LAWS
 from .metrics import METRICS, mean_metrics
@@ -146,8 +146,7 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
         best.options["held_out"] = held_out_summary(scores[chosen]["mean"], HOW, scores[chosen]["end"],
                                                     scores[chosen]["folds"])
         if not best.options["held_out"]["decay_seen"]:
-            best.notes.append("the held-out error was measured on folds fitted without an LR decay, so "
-                              "it does not cover how the law forecasts a decay")
+            best.notes.append(f"the held-out error was {BLIND_TO_DECAY}")
     return best
 
 
