@@ -6,7 +6,8 @@ from 6e-4 to 0 after 700 warmup steps, over 19,552 and 19,560 steps; a per-batch
 For each fraction, `fit --law auto` sees the steps up to it with the whole run's schedule, and is
 scored on the steps after it: the error of the final loss (EndE) and the mean error against the
 loss's trend (TrendE), beside what the law says of itself (its cross-validated held-out TrendE and
-EndE, which plan's range and compare's warning use).
+EndE, which plan's range and compare's warning use), and whether the final loss (the mean of the
+last points, as in EndE) lies in `predict`'s range.
 A second table: every distinct real log in shared/data/real (pre-training, continued pre-training
 and fine-tuning, each with its own logged LR as the schedule), the multi-power law fitted on its
 first third and half with and without the annealing-gain prior, and the TrendE of the steps after.
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from reference_protocol import SHARED, machine
 
 from lrforecast.errors import LRForecastError
 from lrforecast.fitting import fit, resolved
-from lrforecast.forecast import evaluate
+from lrforecast.forecast import evaluate, predict
+from lrforecast.metrics import noise_level, trend_window
 from lrforecast.readers import read_run
 from lrforecast.run import Run
 from lrforecast.schedules import parse_schedule
@@ -42,8 +45,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"schedule: {SPEC} with the run's total; errors in % of the loss\n")
     print("| run | fitted on | law | unseen TrendE | unseen EndE | law's own TrendE | law's own EndE "
-          "| fit s |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| final loss in range | fit s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, total in RUNS.items():
         run = read_run(SHARED / "data" / "real" / name)
         sched = parse_schedule(f"{SPEC}:total={total}")
@@ -52,11 +55,23 @@ def main() -> None:
             t = time.perf_counter()
             law = fit([pilot], [sched], law="auto")
             seconds = time.perf_counter() - t
-            m = evaluate(law, after(run, int(pilot.steps[-1])), sched)["metrics"]
+            unseen = after(run, int(pilot.steps[-1]))
+            m = evaluate(law, unseen, sched)["metrics"]
             own = law.options["held_out"]
             print(f"| {name.split('-')[-1]} | first {fraction:.0%} (to step {pilot.steps[-1]}) | "
                   f"{law.name} | {100 * m['TrendE']:.2f} | {100 * m['EndE']:.2f} | "
-                  f"{100 * own['TrendE']:.2f} | {100 * own['EndE']:.2f} | {seconds:.1f} |", flush=True)
+                  f"{100 * own['TrendE']:.2f} | {100 * own['EndE']:.2f} | "
+                  f"{'yes' if final_in_range(law, unseen, sched) else 'no'} | {seconds:.1f} |", flush=True)
+
+
+def final_in_range(law, run: Run, sched) -> bool:
+    """Whether the run's final loss (the mean of its last points, as EndE takes it) lies in the
+    forecast range there."""
+    pred = predict(law, sched)
+    steps, loss = (a[run.steps <= pred.steps[-1]] for a in (run.steps, run.loss))  # evaluate's points
+    k = trend_window(loss, noise_level(loss))
+    low, high = (float(np.mean(band[steps[-k:] - pred.steps[0]])) for band in pred.interval)
+    return low <= float(np.mean(loss[-k:])) <= high
 
 
 def every_log() -> None:

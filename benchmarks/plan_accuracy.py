@@ -1,10 +1,13 @@
-"""How well `plan` finds a length: on the reference protocol, fit auto on the three train runs, then ask
-for the steps each test run's schedule needs to reach the loss that run really ended at.
+"""How well `plan` finds a length, and how often the forecast range holds the real loss: on the
+reference protocol, fit auto on the three train runs, then ask for the steps each test run's schedule
+needs to reach the loss that run really ended at, and forecast each test run's curve.
 
 The true length is the run's own (its last logged step + 1 for constant and step schedules, whose LR
 history up to that step is the same at any length; its total for decaying ones, which were logged to
 within 0.4% of their end). The range is plan's: the length if the law, or one of its refits, were
-off by its held-out error.
+off by its held-out error. The loss columns: the share of the run's points inside `predict`'s range
+(low to high), and whether its last point is; and the share inside the refits' spread alone
+(refit_low to refit_high).
 Run: `make bench` or `python benchmarks/plan_accuracy.py`.
 """
 
@@ -15,9 +18,10 @@ import time
 from reference_protocol import SHARED, machine, sizes_present
 
 from lrforecast.fitting import fit
+from lrforecast.forecast import predict
 from lrforecast.plan import plan
 from lrforecast.reference import load_reference
-from lrforecast.schedules import Schedule
+from lrforecast.schedules import Schedule, resolve
 
 
 def free_length(s: Schedule) -> tuple[str, int]:
@@ -36,8 +40,9 @@ def main() -> None:
         law = fit([runs[n][0] for n in proto["train"]], [runs[n][1] for n in proto["train"]], law="auto")
         print(f"\n## {size}: auto ({law.name}) fitted on {', '.join(proto['train'])} "
               f"(up to step {law.horizon})\n")
-        print("| test run | target loss | true steps | planned | error | range | in range | s |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| test run | target loss | true steps | planned | error | range | in range | s "
+              "| loss in range | last loss in range | loss in refits' spread |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for name in proto["test"]:
             run, sched = runs[name]
             spec, total = free_length(sched)
@@ -49,8 +54,15 @@ def main() -> None:
             lo, hi = r.steps_range
             inside = lo is not None and hi is not None and lo <= truth <= hi
             error = f"{100 * (r.steps / truth - 1):+.1f}%" if r.steps else "not reached"
+            seconds = time.perf_counter() - t
+            pred = predict(law, resolve(sched, run))  # every step, from the first the law covers
+            seen = keep & (run.steps >= pred.steps[0])
+            at = run.steps[seen] - pred.steps[0]
+            held, in_refits = ((low[at] <= run.loss[seen]) & (run.loss[seen] <= high[at])
+                               for low, high in (pred.interval, pred.band))
             print(f"| {name} | {target:.4f} | {truth} | {r.steps} | {error} | {lo}-{hi} | "
-                  f"{'yes' if inside else 'no'} | {time.perf_counter() - t:.2f} |", flush=True)
+                  f"{'yes' if inside else 'no'} | {seconds:.2f} | {100 * held.mean():.0f}% | "
+                  f"{'yes' if held[-1] else 'no'} | {100 * in_refits.mean():.0f}% |", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ class Prediction:
     warnings: list[str] = field(default_factory=list)
     refit_losses: list[float] = field(default_factory=list)  # the ranking loss under each refit
     band: tuple[np.ndarray, np.ndarray] | None = None  # per step, lowest and highest over law + refits
+    interval: tuple[np.ndarray, np.ndarray] | None = None  # per step, the forecast range (forecast_range)
 
     @property
     def final_loss(self) -> float:
@@ -57,6 +58,15 @@ def held_out_end_error(law: Law) -> float | None:
     or, for law files without it, its mean held-out error."""
     value = (law.options.get("held_out") or {}).get("EndE")
     return held_out_error(law) if value is None else float(value)
+
+
+def forecast_range(law: Law, low, high):
+    """The forecast range: from the lowest to the highest forecast of the law and its refits, moved
+    down and up by the law's held-out end error (the largest error it made at the end of a run it was
+    not fitted on); None when that error was not measured. plan's range of lengths is the same range
+    read sideways: the steps at which it reaches the target."""
+    err = held_out_end_error(law)
+    return None if err is None else (low * (1 - err), high * (1 + err))
 
 
 BLIND_TO_DECAY = ("measured on folds fitted without an LR decay, so it does not cover how the law "
@@ -132,8 +142,8 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
 def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = None, band: bool = True
             ) -> Prediction:
     """The predicted loss at every `every`-th step from the end of warmup (or the first fitted step,
-    if later) to the last step, and (band=True, for a law with refits) its lowest and highest value
-    over the law and its refits."""
+    if later) to the last step and, with band=True, its lowest and highest value over the law and its
+    refits (for a law with refits) and the forecast range (for a law with a held-out error)."""
     if every < 1:
         raise InputError("--every must be >= 1")
     schedule = resolve(schedule, run)
@@ -146,13 +156,14 @@ def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = N
     if steps[-1] != eta.size - 1:
         steps = np.append(steps, eta.size - 1)
     loss = law.predict_lr(eta, steps, schedule.warmup)
-    spread = None
-    if band and law.refits:
+    spread = interval = None
+    if band:
         curves = np.vstack([loss] + [law.with_params(p).predict_lr(eta, steps, schedule.warmup)
                                      for p in law.refits])
-        spread = (curves.min(axis=0), curves.max(axis=0))
+        spread = (curves.min(axis=0), curves.max(axis=0)) if law.refits else None
+        interval = forecast_range(law, curves.min(axis=0), curves.max(axis=0))
     return Prediction(schedule.label or schedule.spec, schedule.spec, steps, eta[steps], loss,
-                      validity_warnings(law, schedule, eta), band=spread)
+                      validity_warnings(law, schedule, eta), band=spread, interval=interval)
 
 
 @dataclass

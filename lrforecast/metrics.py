@@ -34,7 +34,7 @@ def trend_error(y: np.ndarray, p: np.ndarray, noise: float) -> float:
     n/20 points). A clean log (a validation loss) gets k = 1, PredE itself; a per-batch training
     loss scatters by a few percent, which no forecast of the expected loss can or should follow."""
     y, p = np.asarray(y, float), np.asarray(p, float)
-    k = _trend_window(y, noise)
+    k = trend_window(y, noise)
     starts = np.linspace(0, y.size, y.size // k + 1).astype(np.int64)[:-1]  # bins of k or k+1 points
     sizes = np.diff(np.r_[starts, y.size])
     yb, pb = np.add.reduceat(y, starts) / sizes, np.add.reduceat(p, starts) / sizes
@@ -45,11 +45,11 @@ def end_error(y: np.ndarray, p: np.ndarray, noise: float) -> float:
     """The relative error at the run's end, of the mean of its last k points (k as in trend_error):
     what a forecast of the final loss gets wrong."""
     y, p = np.asarray(y, float), np.asarray(p, float)
-    k = _trend_window(y, noise)
+    k = trend_window(y, noise)
     return float(abs(np.mean(y[-k:]) - np.mean(p[-k:])) / abs(np.mean(y[-k:])))
 
 
-def _trend_window(y: np.ndarray, noise: float) -> int:
+def trend_window(y: np.ndarray, noise: float) -> int:
     """How many consecutive points average the log's scatter down to TREND_SCATTER of the loss."""
     level = noise / float(np.mean(np.abs(y))) if np.isfinite(noise) else 0.0
     return int(np.clip(np.ceil((level / TREND_SCATTER) ** 2), 1, max(1, y.size // 20)))

@@ -22,6 +22,7 @@ from .forecast import (
     Comparison,
     Prediction,
     blind_to_decay,
+    forecast_range,
     held_out_end_error,
     held_out_error,
 )
@@ -84,7 +85,8 @@ def evaluation_json(law: Law, result: dict) -> dict:
 
 
 def prediction_json(law: Law, pred: Prediction) -> dict:
-    """The forecast as columns (the CSV's, and the refit band when the law has refits)."""
+    """The forecast as columns (the CSV's: with the forecast range and the refit band when the law
+    has them)."""
     table = prediction_table(pred)
     return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "law": law_summary(law),
             "schedule": pred.spec, "final_loss": pred.final_loss, "held_out": law.options.get("held_out"),
@@ -100,6 +102,9 @@ def comparison_rows(cmp: Comparison) -> list[dict]:
                "gap": cmp.key(p) - best, "steps": int(p.steps[-1]) + 1}
         if cmp.at is not None:
             row["loss_at"] = p.loss_at(cmp.at)
+        values = [cmp.key(p), *p.refit_losses]
+        if (interval := forecast_range(cmp.law, min(values), max(values))) is not None:
+            row["range"] = [float(v) for v in interval]
         if (spread := cmp.spread(p)) is not None:
             wins, n = cmp.first_in_refits(p)
             row["refits"] = {"range": list(spread), "first_in": wins, "of": n}
@@ -334,8 +339,11 @@ def chart(predictions: list[Prediction], width: int = 56, height: int = 15, colo
 
 
 def prediction_table(pred: Prediction) -> pa.Table:
-    """step, lr, predicted_loss, and refit_low / refit_high when the law has refits."""
+    """step, lr, predicted_loss, low / high (the forecast range) when the law has a held-out error,
+    and refit_low / refit_high when it has refits."""
     columns = {"step": pa.array(pred.steps, pa.int64()), "lr": pred.lr, "predicted_loss": pred.loss}
+    if pred.interval is not None:
+        columns["low"], columns["high"] = pred.interval
     if pred.band is not None:
         columns["refit_low"], columns["refit_high"] = pred.band
     return pa.table(columns)

@@ -290,20 +290,32 @@ def test_the_refit_columns_say_how_the_refits_were_made(cli, tmp_path, mpl_runs)
     assert "fitted 4 more times, leaving out one run each time" in md.read_text()
 
 
-def test_predict_gives_the_refit_band_of_a_law_with_refits(cli, tmp_path, mpl_runs):
+def test_predict_gives_the_range_and_refit_band_of_a_law_with_refits(cli, tmp_path, mpl_runs):
     import pyarrow.parquet as pq
     train = mpl_runs["protocol"]["train"]
     law = tmp_path / "law.json"
     assert cli("fit", *[MPL / "25m" / f"{n}.csv" for n in train], *specs(mpl_runs, train),
-               "-o", law).code == 0  # auto: keeps its leave-one-out refits
+               "-o", law).code == 0  # auto: keeps its leave-one-out refits and its held-out error
     out = tmp_path / "pred.parquet"
     assert cli("predict", law, "-s", "cosine:total=72000", "-o", out).code == 0
     t = pq.read_table(out).to_pydict()
     low, mid, high = (np.array(t[k]) for k in ("refit_low", "predicted_loss", "refit_high"))
     assert np.all(low <= mid) and np.all(mid <= high) and np.all(high - low < 0.05)
     assert np.mean(high - low) > 1e-4  # the refits do differ
+    end_error = json.loads(law.read_text())["options"]["held_out"]["EndE"]
+    assert np.allclose(t["low"], low * (1 - end_error)) and np.allclose(t["high"], high * (1 + end_error))
     text = cli("predict", law, "-s", "cosine:total=72000", "--every", "7000").out.splitlines()
-    assert text[0] == "step,lr,predicted_loss,refit_low,refit_high" and len(text) == 1 + 11
+    assert text[0] == "step,lr,predicted_loss,low,high,refit_low,refit_high" and len(text) == 1 + 11
+    # a test run the law never saw: its real loss lies in the range at the steps after its decay
+    run = np.genfromtxt(MPL / "25m" / "wsd_20000_24000.csv", delimiter=",", names=True)
+    assert cli("predict", law, "-s", mpl_runs["runs"]["wsd_20000_24000"], "-o", out).code == 0
+    t = pq.read_table(out).to_pydict()
+    at = np.searchsorted(t["step"], run["step"][run["step"] >= 20000])
+    assert np.array_equal(np.array(t["step"])[at], run["step"][run["step"] >= 20000])
+    real = run["loss"][run["step"] >= 20000]
+    assert np.all(np.array(t["low"])[at] <= real) and np.all(real <= np.array(t["high"])[at])
+    refits = (np.array(t["refit_low"])[at] <= real) & (real <= np.array(t["refit_high"])[at])
+    assert not refits.all()  # the refits' spread alone understates the error
 
 
 def test_compare_states_the_held_out_error_and_flags_a_close_call(cli, mpl_runs):
@@ -313,6 +325,10 @@ def test_compare_states_the_held_out_error_and_flags_a_close_call(cli, mpl_runs)
     gap = d["schedules"][1]["final_loss"] - d["schedules"][0]["final_loss"]
     assert gap > err * d["schedules"][0]["final_loss"]  # wsd vs cosine: a clear call, no warning
     assert not any("cannot tell them apart" in w for w in d["warnings"])
+    for row in d["schedules"]:  # the range: law and refits, moved by the held-out end error
+        low, high = row["refits"]["range"]
+        end = d["held_out"]["EndE"]
+        assert row["range"] == pytest.approx([low * (1 - end), high * (1 + end)])
     r = cli("compare", "--schedules", "cosine,cosine:min=2.9e-5", "--json")
     assert any("cannot tell them apart" in w for w in json.loads(r.out)["warnings"])
     assert "cannot tell them apart" in r.err
