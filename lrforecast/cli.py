@@ -222,14 +222,21 @@ def predict_cmd(
     every: Annotated[int, typer.Option("--every", help="Keep every K-th step.")] = 1,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write .csv or .parquet.")] = None,
     json_out: JsonOpt = False,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Also draw the forecast and its range to a .png or .svg (needs lrforecast[plot]).")
+    ] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:
     """Forecast the loss at every step (or every K) of one schedule: CSV on stdout, or a file."""
     _check_output(output, [Path(law)])
+    _check_plot(plot, [Path(law)])
     fitted = Law.load(law)
     sched = parse_schedule(schedule, law_defaults(fitted, peak_lr, warmup, min_lr, steps))
     pred = predict_schedule(fitted, sched, every=every)
     _warn(pred.warnings)
+    if plot is not None:
+        report.save_prediction_plot(fitted, pred, plot)
+        err.print(f"chart written to {plot}", highlight=False)
     if json_out:
         if output is not None:
             report.write_prediction(pred, str(output))

@@ -500,6 +500,23 @@ def save_plot(cmp: Comparison, path: Path) -> None:
             (f"{cmp.law.name} law (fitted peak LR {cmp.law.peak_lr:.3g})", "predicted loss", "LR"), path)
 
 
+def save_prediction_plot(law: Law, pred: Prediction, path: Path) -> None:
+    """One forecast (top) with its range and its refits' spread shaded, when the law has them, and its
+    schedule (bottom) to a PNG or SVG file."""
+    fig, (top, bottom) = _two_panels(path)
+    line, = top.plot(pred.steps, pred.loss, label=f"{pred.name}  {pred.final_loss:.4f}")
+    shown = [pred.loss]
+    for band, label, alpha in ((pred.interval, "range (refits and held-out end error)", 0.15),
+                               (pred.band, "refits' spread", 0.35)):
+        if band is not None:
+            top.fill_between(pred.steps, *band, color=line.get_color(), alpha=alpha, lw=0, label=label)
+            shown += list(band)
+    bottom.plot(pred.steps, pred.lr, color=line.get_color())
+    late = np.concatenate([c[pred.steps >= 0.15 * pred.steps[-1]] for c in shown])
+    _finish(fig, top, bottom, (float(late.min()), float(late.max())),
+            (f"{law.name} law (fitted peak LR {law.peak_lr:.3g})", "predicted loss", "LR"), path)
+
+
 def save_backtest_plot(law: Law, results: list[dict], path: Path) -> None:
     """Observed points and the law's curve for each run (top, from `evaluate`) and the error in
     percent of the observed loss (bottom) to a PNG or SVG file: where a law misses, and how."""

@@ -92,6 +92,9 @@ def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
     import pyarrow.parquet as pq
     t = pq.read_table(out)
     assert t.column_names == ["step", "lr", "predicted_loss"] and t.num_rows == 24000 - 2160
+    png = tmp_path / "pred.png"  # no range, no refits: the curve alone
+    r = cli("predict", law, "--schedule", "wsd", "-o", out, "--plot", png)
+    assert r.code == 0 and f"chart written to {png}" in r.err and png.read_bytes()[:4] == b"\x89PNG"
     r = cli("predict", law, "--schedule", "cosine", "--every", "1000", "--json")
     d = json.loads(r.out)  # the same forecast as the CSV above, as columns
     assert d["schedule"].startswith("cosine:") and d["curve"]["step"][0] == 2160
@@ -304,6 +307,9 @@ def test_predict_gives_the_range_and_refit_band_of_a_law_with_refits(cli, tmp_pa
     assert np.mean(high - low) > 1e-4  # the refits do differ
     end_error = json.loads(law.read_text())["options"]["held_out"]["EndE"]
     assert np.allclose(t["low"], low * (1 - end_error)) and np.allclose(t["high"], high * (1 + end_error))
+    svg = tmp_path / "pred.svg"
+    assert cli("predict", law, "-s", "cosine:total=72000", "--plot", svg, "-o", out).code == 0
+    assert "<svg" in svg.read_text()[:500] and svg.stat().st_size > 20_000
     text = cli("predict", law, "-s", "cosine:total=72000", "--every", "7000").out.splitlines()
     assert text[0] == "step,lr,predicted_loss,low,high,refit_low,refit_high" and len(text) == 1 + 11
     # a test run the law never saw: its real loss lies in the range at the steps after its decay
