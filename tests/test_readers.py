@@ -369,6 +369,45 @@ def test_an_mlflow_file_store_gives_one_run_per_run_folder(tmp_path, cli):
     assert r.code == 2 and "not an MLflow metric file" in r.err
 
 
+MLFLOW_FIXTURE = Path(__file__).parent / "data" / "mlflow.db.gz"  # make_mlflow_db_fixture.py
+
+
+def test_an_mlflow_database_gives_what_was_logged(tmp_path, cli):
+    import gzip
+    import math
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(gzip.decompress(MLFLOW_FIXTURE.read_bytes()))
+    before = db.read_bytes()
+    src = read_source(db)
+    assert src.format == "mlflow" and "left out 1 deleted run(s)" in src.notes[0]
+    assert list(src.runs) == ["pilot (lrforecast-fixture)", "cooldown", "pilot (other)"]
+    series = src.runs["pilot (lrforecast-fixture)"]
+    steps, loss = series["train/loss"]
+    want = [3.0 + 5.0 / math.sqrt(s + 10) for s in range(300)]
+    assert steps.tolist() == list(range(300))
+    assert np.isnan(loss[150]) and np.delete(loss, 150).tolist() == want[:150] + want[151:]
+    assert series["learning_rate"][1][0] == 3e-4 and series["eval/loss"][0].tolist() == [0, 100, 200]
+    assert src.runs["cooldown"]["train/loss"][0].tolist() == list(range(0, 200, 10))
+    assert read_source(tmp_path).runs.keys() == src.runs.keys()  # the folder that holds mlflow.db
+    run = read_run(db, run="pilot (other)")
+    assert run.loss[0] == pytest.approx(want[0] + 1.0) and run.lr is None
+    assert cli("fit", db, "--run", "cooldown", "--law", "momentum",
+               "--schedule", "constant:peak=1e-4").code == 0
+    assert db.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]
+    r = cli("inspect", MLFLOW_FIXTURE, "--run", "pilot")  # gzipped; the name is ambiguous
+    assert r.code == 2 and "pilot (lrforecast-fixture), cooldown, pilot (other)" in r.err
+    other = tmp_path / "other.sqlite"
+    import sqlite3
+    with sqlite3.connect(other) as con:
+        con.execute("CREATE TABLE t (x)")
+    r = cli("inspect", other)
+    assert r.code == 2 and "an SQLite database, but not MLflow's" in r.err
+    cut = tmp_path / "cut.db"
+    cut.write_bytes(before[:200_000])
+    r = cli("inspect", cut)
+    assert r.code == 2 and r.err.count("\n") == 1 and "cut.db" in r.err
+
+
 def test_python_dicts_with_a_step_field_are_records(tmp_path):
     log = tmp_path / "train.out"
     lines = ["starting run", "{'model': 'gpt', 'layers': 12}"]  # a config line, no step

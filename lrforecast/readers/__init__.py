@@ -22,7 +22,7 @@ from ..run import Run
 from .detect import LOSS_KEYS, LR_KEYS, pick
 from .hf import looks_like_trainer_state, read_trainer_state
 from .jsonl import read_jsonl
-from .mlflow import mlflow_runs, read_mlflow
+from .mlflow import SQLITE_MAGIC, is_mlflow_db, is_mlflow_folder, read_mlflow
 from .records import Series
 from .table import read_table_runs
 from .tensorboard import LFS_MAGIC, is_event_file, read_tensorboard
@@ -56,7 +56,7 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         if wandb_runs(path):
             return "wandb"
-        return "mlflow" if mlflow_runs(path) else "tensorboard"
+        return "mlflow" if is_mlflow_folder(path) else "tensorboard"
     if is_event_file(path):
         return "tensorboard"
     if is_wandb_file(path):
@@ -68,10 +68,15 @@ def detect_format(path: Path) -> str:
         return "parquet"
     if not head.strip():
         raise InputError(f"{path}: the file is empty; give a log with a header and rows")
+    if head.startswith(SQLITE_MAGIC):
+        if is_mlflow_db(path):
+            return "mlflow"
+        raise InputError(f"{path}: an SQLite database, but not MLflow's (it has no runs and metrics "
+                         "tables); export the loss to CSV or JSONL")
     if _looks_binary(head):
         raise InputError(f"{path}: binary data in no format lrforecast knows; give a text log (CSV, "
-                         "JSONL, a training job's stdout), Parquet, trainer_state.json or a TensorBoard "
-                         "event file (events.out.tfevents.*)")
+                         "JSONL, a training job's stdout), Parquet, trainer_state.json, a TensorBoard "
+                         "event file (events.out.tfevents.*), a W&B run file or MLflow's mlflow.db")
     if head.startswith(LFS_MAGIC):
         raise InputError(f"{path} is a Git LFS pointer, not the log itself; fetch it with 'git lfs pull'")
     if b'"tool": "lrforecast"' in head[:200]:

@@ -1,13 +1,19 @@
-"""MLflow's local file store (`mlruns/<experiment>/<run>/metrics/<key>`), read without mlflow.
+"""MLflow's local stores, read without mlflow: the SQLite file (`mlflow.db`, the default since
+MLflow 3.7) and the file store (`mlruns/<experiment>/<run>/metrics/<key>`) before it.
 
-Each metric file holds one line per logged value, `timestamp value step` (a missing step is 0, as
-MLflow reads it); a key with "/" is a folder (`metrics/train/loss`). A run folder, an experiment
-folder or the `mlruns` folder itself may be given: each run is one run, named by its
-`tags/mlflow.runName` when it has one.
+In the file store each metric file holds one line per logged value, `timestamp value step` (a
+missing step is 0, as MLflow reads it); a key with "/" is a folder (`metrics/train/loss`). A run
+folder, an experiment folder or the `mlruns` folder itself may be given: each run is one run, named
+by its `tags/mlflow.runName` when it has one. In the SQLite file the same values are rows of its
+`metrics` table (`key, value, timestamp, run_uuid, step, is_nan`), and a run's name is the `name`
+of its row in `runs`; deleted runs are left out. The file is opened read-only.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +24,10 @@ from .records import Series
 
 def is_run(folder: Path) -> bool:
     return (folder / "metrics").is_dir()
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+DB_NAME = "mlflow.db"  # what MLflow 3.7 and later write when no tracking URI is set
 
 
 def mlflow_runs(folder: Path) -> dict[str, Path]:
@@ -49,8 +59,22 @@ def read_metric(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return steps, values
 
 
-def read_mlflow(folder: Path) -> tuple[dict[str, Series], list[str]]:
-    runs = mlflow_runs(folder)
+def is_mlflow_folder(folder: Path) -> bool:
+    """A file store (run, experiment or mlruns folder), or a folder holding an mlflow.db."""
+    return bool(mlflow_runs(folder)) or (folder / DB_NAME).is_file()
+
+
+def read_mlflow(path: Path) -> tuple[dict[str, Series], list[str]]:
+    """Every run of an MLflow store: an SQLite file, a folder with mlflow.db, or the file store."""
+    if path.is_file():
+        return read_mlflow_db(path)
+    runs = mlflow_runs(path)
+    if not runs and (path / DB_NAME).is_file():
+        return read_mlflow_db(path / DB_NAME)
+    return _read_file_store(path, runs)
+
+
+def _read_file_store(folder: Path, runs: dict[str, Path]) -> tuple[dict[str, Series], list[str]]:
     if not runs:
         raise InputError(f"{folder}: no MLflow run (a folder with metrics/) here or below")
     out = {}
@@ -59,3 +83,56 @@ def read_mlflow(folder: Path) -> tuple[dict[str, Series], list[str]]:
         out[name] = {p.relative_to(metrics).as_posix(): read_metric(p)
                      for p in sorted(metrics.rglob("*")) if p.is_file()}
     return out, []
+
+
+def is_mlflow_db(path: Path) -> bool:
+    """Whether an SQLite file has MLflow's `runs` and `metrics` tables."""
+    with _connect(path) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return {"runs", "metrics"} <= tables
+
+
+def read_mlflow_db(path: Path) -> tuple[dict[str, Series], list[str]]:
+    """Every run that is not deleted, named by its run name; where names repeat, its experiment's
+    name is added, and where they still repeat, its id."""
+    notes: list[str] = []
+    with _connect(path) as db:
+        rows = db.execute("SELECT r.run_uuid, r.name, r.lifecycle_stage, e.name FROM runs r "
+                          "LEFT JOIN experiments e ON r.experiment_id = e.experiment_id "
+                          "ORDER BY r.start_time").fetchall()
+        live = [(uuid, name or uuid, experiment)
+                for uuid, name, stage, experiment in rows if stage != "deleted"]
+        if len(live) < len(rows):
+            notes.append(f"{path.name}: left out {len(rows) - len(live)} deleted run(s)")
+        names = [name for _, name, _ in live]
+        named = [f"{name} ({experiment})" if names.count(name) > 1 else name for _, name, experiment in live]
+        out: dict[str, Series] = {}
+        for (uuid, _, _), name in zip(live, named, strict=True):
+            keys = [k for (k,) in db.execute("SELECT DISTINCT key FROM metrics WHERE run_uuid = ?", (uuid,))]
+            series: Series = {}
+            for key in sorted(keys):
+                values = db.execute("SELECT step, CASE WHEN is_nan THEN NULL ELSE value END FROM metrics "
+                                    "WHERE key = ? AND run_uuid = ? ORDER BY timestamp, step",
+                                    (key, uuid)).fetchall()
+                steps, numbers = zip(*values, strict=True)
+                series[key] = (np.array(steps, np.int64), np.array(numbers, float))  # NULL -> nan
+            out[f"{name} ({uuid})" if named.count(name) > 1 else name] = series
+    if not out:
+        raise InputError(f"{path}: an MLflow database without any run; give the one the runs were "
+                         "logged to (MLFLOW_TRACKING_URI)")
+    return out, notes
+
+
+@contextmanager
+def _connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """`path` opened read-only (reading a log never changes it), closed after use."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise InputError(f"{path}: cannot open it as an SQLite database ({e})") from None
+    try:
+        yield db
+    except sqlite3.Error as e:
+        raise InputError(f"{path}: not a readable MLflow database ({e}); check the file") from None
+    finally:
+        db.close()
