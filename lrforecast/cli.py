@@ -54,9 +54,9 @@ DupOpt = Annotated[str, typer.Option("--duplicates", help="Repeated steps: last|
 RunOpt = Annotated[str | None, typer.Option("--run", help="Which run of a multi-run source.")]
 RunsOpt = Annotated[list[str] | None, typer.Option(
     "--run", help=f"Which run of a multi-run source; repeat to fit several together, or '{ALL_RUNS}'.")]
+NEEDS_PLOT = "(needs lrforecast\\[plot])"  # rich would take a bare [plot] for markup and drop it
 PlotOpt = Annotated[Path | None, typer.Option(
-    "--plot", help="Also draw observed and fitted curves and the error to a .png or .svg (needs "
-    "lrforecast[plot]).")]
+    "--plot", help=f"Also draw observed and fitted curves and the error to a .png or .svg {NEEDS_PLOT}.")]
 MarkdownOpt = Annotated[Path | None, typer.Option(
     "--markdown", help="Also write a markdown report; $GITHUB_STEP_SUMMARY is appended to.")]
 ChartOpt = Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the curves.")]
@@ -223,7 +223,7 @@ def predict_cmd(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write .csv or .parquet.")] = None,
     json_out: JsonOpt = False,
     plot: Annotated[Path | None, typer.Option(
-        "--plot", help="Also draw the forecast and its range to a .png or .svg (needs lrforecast[plot]).")
+        "--plot", help=f"Also draw the forecast and its range to a .png or .svg {NEEDS_PLOT}.")
     ] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:
@@ -260,7 +260,7 @@ def compare_cmd(
         "--max-gap", help="CI gate: --expect-best may trail the best by at most this loss.")] = None,
     chart: ChartOpt = True,
     plot: Annotated[Path | None, typer.Option(
-        "--plot", help="Also draw the curves to a .png or .svg (needs lrforecast[plot]).")] = None,
+        "--plot", help=f"Also draw the curves to a .png or .svg {NEEDS_PLOT}.")] = None,
     markdown: MarkdownOpt = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:

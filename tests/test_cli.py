@@ -474,3 +474,10 @@ def test_a_reader_that_leaves_early_ends_the_program_quietly():
     err = p.stderr.read().decode()
     assert p.wait() == PIPE_CLOSED != 1  # 1 would say an expectation failed
     assert "Traceback" not in err and "error" not in err
+
+
+def test_help_names_the_plot_extra_in_full(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    for command in ("fit", "predict", "compare", "evaluate"):
+        r = cli(command, "--help")
+        assert r.code == 0 and "(needs lrforecast[plot])" in r.out, command
