@@ -35,10 +35,11 @@ from .schedules import ALIASES, BUILTIN, KEY_ALIASES, load_presets, log_schedule
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast a training run's loss curve under any learning-rate schedule.")
-out = Console()
+# markup off: run names, field names and paths are printed as they are (rich took `loss[avg]` for a tag)
+out = Console(markup=False)
 if not out.is_terminal:  # a CI log or a file: no terminal to fit, so tables need not squeeze to 80
-    out = Console(width=120)
-err = Console(stderr=True, soft_wrap=True)  # notes stay one line each in CI logs
+    out = Console(width=120, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)  # notes stay one line each in CI logs
 PIPE_CLOSED = 141  # as a shell reports a program ended by SIGPIPE (`lrforecast compare | head -3`)
 
 PeakOpt = Annotated[float | None, typer.Option("--peak-lr", help="Default peak LR for schedules.")]
@@ -77,9 +78,9 @@ def _emit(level: str, style: str, text: str) -> None:
     """One line on stderr: 'level: text', or a GitHub annotation of that level."""
     line = _annotation(level, text)
     if line is None:
-        err.print(f"[{style}]{level}:[/] {escape(text)}", highlight=False)
+        err.print(f"[{style}]{level}:[/] {escape(text)}", highlight=False, markup=True)
     else:
-        err.print(line, highlight=False, markup=False)
+        err.print(line, highlight=False)
 
 
 def _warn(lines: list[str]) -> None:
@@ -308,7 +309,7 @@ def _expectation(passed: bool, what: str) -> None:
     and exit with EXIT_EXPECTATION when it did not."""
     text = f"expectation {'passed' if passed else 'FAILED'}: {what}"
     line = None if passed else _annotation("error", text)
-    err.print(line or text, highlight=False, markup=False)
+    err.print(line or text, highlight=False)
     if not passed:
         raise typer.Exit(EXIT_EXPECTATION)
 
@@ -498,8 +499,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug: one line, full traceback only when asked
         if os.environ.get("LRFORECAST_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/] {type(e).__name__}: {e} (set LRFORECAST_DEBUG=1 for details)",
-                  highlight=False)
+        err.print(f"[red]internal error:[/] {type(e).__name__}: {escape(str(e))} (set LRFORECAST_DEBUG=1 "
+                  "for details)", highlight=False, markup=True)
         return 4
 
 

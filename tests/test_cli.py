@@ -481,3 +481,14 @@ def test_help_names_the_plot_extra_in_full(cli, monkeypatch):
     for command in ("fit", "predict", "compare", "evaluate"):
         r = cli(command, "--help")
         assert r.code == 0 and "(needs lrforecast[plot])" in r.out, command
+
+
+def test_names_with_brackets_are_printed_as_they_are(cli, tmp_path):
+    log = tmp_path / "run[7].csv"  # rich markup would take [avg] and [7] for tags and drop them
+    log.write_text("step,train_loss[avg],lr\n" + "".join(
+        f"{s},{3 + 5 / (s + 10) ** 0.5:.4f},0.0003\n" for s in range(1, 300)))
+    r = cli("inspect", log, "--loss-key", "train_loss[avg]")
+    assert r.code == 0 and "loss=train_loss[avg]" in r.err and "train_loss[avg]" in r.out
+    law = tmp_path / "law[1].json"
+    r = cli("fit", log, "--loss-key", "train_loss[avg]", "--law", "momentum", "-o", law)
+    assert r.code == 0 and f"law written to {law}" in r.err and "run[7]" in r.out
