@@ -101,6 +101,16 @@ def _searchable(spec: str, defaults: dict) -> Schedule:
     return schedule
 
 
+def unreached(law: Law, name: str, target: float, longest: int, loss: float) -> str:
+    """Why a candidate has no length: the target lies below the law's floor, or beyond the search."""
+    floor = law.params.get("L0")
+    if floor is not None and target <= floor:
+        return (f"{name}: {target:g} is at or below the law's floor (L0 = {floor:.4f}), the loss it "
+                "tends to with unlimited training, so no length reaches it")
+    return (f"{name}: does not reach {target:g} within {longest:,} steps (its loss there: {loss:.4f}); "
+            "raise --max-steps or the target")
+
+
 def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = None,
          max_steps: int | None = None, progress: Progress | None = None) -> list[Reach]:
     """For each candidate schedule, the fewest steps to reach `target`; fewest first."""
@@ -121,8 +131,11 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
         total = steps or hi
         eta = schedule.lr(total)
         at_length = Schedule(schedule.name, {**schedule.params, "total": total}, schedule.label)
-        out.append(Reach(spec, at_length.spec, steps, final_loss(law, schedule, total, eta), spread,
-                         validity_warnings(law, at_length, eta)))
+        loss = final_loss(law, schedule, total, eta)
+        warnings = validity_warnings(law, at_length, eta)
+        if steps is None:
+            warnings.append(unreached(law, schedule.label or spec, target, hi, loss))
+        out.append(Reach(spec, at_length.spec, steps, loss, spread, warnings))
         if progress is not None:
             progress(len(out), len(specs))
     return sorted(out, key=lambda r: (r.steps is None, r.steps or 0, r.final_loss))

@@ -41,6 +41,10 @@ def test_a_schedule_needs_the_length_at_which_the_law_gives_it_the_target(law):
 def test_a_target_out_of_reach_and_schedules_without_a_free_length(law):
     (far,) = plan(law, ["cosine"], 2.0, max_steps=100_000)
     assert far.steps is None and far.final_loss > 2.0 and far.spec.endswith("total=100000")
+    assert 2.0 < law.params["L0"] and any("below the law's floor (L0 = " in w for w in far.warnings)
+    (short,) = plan(law, ["cosine"], law.params["L0"] + 0.1, max_steps=30_000)
+    assert short.steps is None and any(f"within 30,000 steps (its loss there: {short.final_loss:.4f})" in w
+                                       for w in short.warnings)
     for spec, words in [("cosine:total=24000", "fixes its length"), ("file:x.csv", "one length"),
                         ("wsd:decay_start=20000", "decay=FRACTION")]:
         with pytest.raises(InputError, match=words):

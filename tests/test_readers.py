@@ -110,6 +110,13 @@ def test_jsonl_and_trainer_state_of_one_run_agree():
         np.testing.assert_allclose(a.lr, b.lr, rtol=1e-12)
 
 
+def test_a_trainer_state_cut_short_says_to_copy_it_again(tmp_path, cli):
+    cut = tmp_path / "trainer_state.json"  # copied while the trainer was writing it
+    cut.write_bytes((REAL / "sygoat-mistral7b-lora-trainer_state.json").read_bytes()[:30_000])
+    r = cli("fit", cut)
+    assert r.code == 2 and r.err.count("\n") == 1 and "not valid JSON" in r.err and "copy it again" in r.err
+
+
 def test_duplicated_ranks_are_resolved_as_asked():
     path = REAL / "rameyjm7-qwen25-3b-sft-trainer_log.jsonl"
     last, first, mean = (read_run(path, duplicates=d) for d in ("last", "first", "mean"))

@@ -17,7 +17,8 @@ def read_trainer_state(path: Path, step_key: str | None = None) -> tuple[Series,
     try:
         state = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not valid JSON ({e})") from None
+        raise InputError(f"{path}: not valid JSON ({e}); if it was copied while the trainer wrote it, "
+                         "copy it again, or use the trainer_state.json of a finished checkpoint") from None
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise InputError(f"{path}: no 'log_history' list; is this a trainer_state.json?")
