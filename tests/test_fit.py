@@ -304,6 +304,8 @@ def test_the_readme_python_example_runs_on_a_real_log(capsys):
     exec(code.replace('"trainer_state.json"', repr(str(path))), namespace)
     assert capsys.readouterr().out.strip() in ("cosine", "wsd")
     assert namespace["curve"].steps[-1] == namespace["law"].total - 1
+    loss = namespace["curve"].loss
+    assert np.all(namespace["low"] < loss) and np.all(loss < namespace["high"])
     fewest, total = namespace["fewest"], namespace["law"].total  # wsd gets there at its own length
     assert fewest.steps <= total * 1.002 and (fewest.name == "cosine" or fewest.steps >= total * 0.998)
 
