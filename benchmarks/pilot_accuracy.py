@@ -24,10 +24,11 @@ from reference_protocol import SHARED, machine
 from lrforecast.errors import LRForecastError
 from lrforecast.fitting import fit, resolved
 from lrforecast.forecast import evaluate, predict
+from lrforecast.law import Law
 from lrforecast.metrics import noise_level, trend_window
 from lrforecast.readers import read_run
 from lrforecast.run import Run
-from lrforecast.schedules import parse_schedule
+from lrforecast.schedules import Schedule, parse_schedule
 from lrforecast.selection import head
 
 RUNS = {"llmc-gpt2-124m-fineweb10b-main.log": 19552, "llmc-gpt2-124m-fineweb10b-stdout.log": 19560}
@@ -64,7 +65,7 @@ def main() -> None:
                   f"{'yes' if final_in_range(law, unseen, sched) else 'no'} | {seconds:.1f} |", flush=True)
 
 
-def final_in_range(law, run: Run, sched) -> bool:
+def final_in_range(law: Law, run: Run, sched: Schedule) -> bool:
     """Whether the run's final loss (the mean of its last points, as EndE takes it) lies in the
     forecast range there."""
     pred = predict(law, sched)

@@ -60,7 +60,8 @@ def held_out_end_error(law: Law) -> float | None:
     return held_out_error(law) if value is None else float(value)
 
 
-def forecast_range(law: Law, low, high):
+def forecast_range(law: Law, low: np.ndarray | float, high: np.ndarray | float
+                   ) -> tuple[np.ndarray | float, np.ndarray | float] | None:
     """The forecast range: from the lowest to the highest forecast of the law and its refits, moved
     down and up by the law's held-out end error (the largest error it made at the end of a run it was
     not fitted on); None when that error was not measured. plan's range of lengths is the same range

@@ -6,7 +6,8 @@ missing step is 0, as MLflow reads it); a key with "/" is a folder (`metrics/tra
 folder, an experiment folder or the `mlruns` folder itself may be given: each run is one run, named
 by its `tags/mlflow.runName` when it has one. In the SQLite file the same values are rows of its
 `metrics` table (`key, value, timestamp, run_uuid, step, is_nan`), and a run's name is the `name`
-of its row in `runs`; deleted runs are left out. The file is opened read-only.
+of its row in `runs` (with its experiment's name where names repeat); deleted runs are left out.
+The file is opened read-only.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ import numpy as np
 from ..errors import InputError
 from .records import Series
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+DB_NAME = "mlflow.db"  # what MLflow 3.7 and later write when no tracking URI is set
+
 
 def is_run(folder: Path) -> bool:
     return (folder / "metrics").is_dir()
-
-
-SQLITE_MAGIC = b"SQLite format 3\x00"
-DB_NAME = "mlflow.db"  # what MLflow 3.7 and later write when no tracking URI is set
 
 
 def mlflow_runs(folder: Path) -> dict[str, Path]:
