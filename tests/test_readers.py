@@ -415,6 +415,21 @@ def test_an_mlflow_database_gives_what_was_logged(tmp_path, cli):
     assert r.code == 2 and r.err.count("\n") == 1 and "cut.db" in r.err
 
 
+def test_a_folder_without_runs_names_the_logs_it_holds(tmp_path, cli):
+    project = tmp_path / "project"  # a training project, given instead of its log
+    (project / "mlruns" / "1" / "a1b2" / "metrics").mkdir(parents=True)
+    (project / "mlruns" / "1" / "a1b2" / "metrics" / "loss").write_text(
+        "".join(f"{1700000000000 + s} {3 + 1 / (s + 1)} {s}\n" for s in range(0, 300, 10)))
+    (project / "checkpoints").mkdir()
+    shutil.copy(REAL / "nsllm-qwen3-8b-cpt-trainer_state.json", project / "trainer_state.json")
+    r = cli("inspect", project)
+    assert r.code == 2 and r.err.count("\n") == 1
+    assert "no TensorBoard event files" in r.err and "it holds mlruns/, trainer_state.json: give one" in r.err
+    assert all(cli("inspect", project / name).code == 0 for name in ("mlruns", "trainer_state.json"))
+    r = cli("inspect", project / "checkpoints")
+    assert r.code == 2 and "W&B or MLflow runs in this directory" in r.err and "holds" not in r.err
+
+
 def test_python_dicts_with_a_step_field_are_records(tmp_path):
     log = tmp_path / "train.out"
     lines = ["starting run", "{'model': 'gpt', 'layers': 12}"]  # a config line, no step

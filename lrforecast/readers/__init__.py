@@ -56,7 +56,11 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         if wandb_runs(path):
             return "wandb"
-        return "mlflow" if is_mlflow_folder(path) else "tensorboard"
+        if is_mlflow_folder(path):
+            return "mlflow"
+        if not any(is_event_file(f) for f in path.rglob("*tfevents*")):
+            raise InputError(_folder_without_runs(path))
+        return "tensorboard"
     if is_event_file(path):
         return "tensorboard"
     if is_wandb_file(path):
@@ -98,6 +102,23 @@ def detect_format(path: Path) -> str:
     if "," in first and " " not in first.strip() and suffix not in (".log", ".txt", ".out"):
         return "csv"
     return "text"
+
+
+LOG_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".parquet", ".log", ".txt", ".out", ".db",
+                ".wandb", ".gz")
+
+
+def _folder_without_runs(path: Path) -> str:
+    """Why a folder gives no run (no TensorBoard, W&B or MLflow run in it), naming the logs it holds."""
+    found = sorted(p for p in path.iterdir()
+                   if (p.is_dir() and (p.name in ("mlruns", "wandb") or wandb_runs(p)))
+                   or (p.is_file() and p.suffix.lower() in LOG_SUFFIXES))
+    text = (f"{path}: no TensorBoard event files (events.out.tfevents.*), W&B or MLflow runs in this "
+            "directory")
+    if found:
+        shown = ", ".join(p.name + ("/" if p.is_dir() else "") for p in found[:5])
+        text += f"; it holds {shown}{', ...' if len(found) > 5 else ''}: give one of them"
+    return text
 
 
 STDIN = "-"
