@@ -509,6 +509,13 @@ def test_lightning_sparse_rows(tmp_path):
     run = read_run(p)
     assert run.steps.tolist() == [49, 99] and run.loss.tolist() == [2.91, 2.80]
     assert run.lr.tolist() == [3e-4, 3e-4]
+    # several param groups, and an optimizer the name lists do not know: the first group's LR
+    p.write_text("epoch,step,lr-Lion/pg1,lr-Lion/pg1-momentum,lr-Lion/pg2,train_loss_step\n"
+                 "0,49,0.0001,0.9,0.0002,2.91\n0,99,0.00009,0.9,0.00018,2.80\n")
+    run = read_run(p)
+    assert run.lr.tolist() == [1e-4, 9e-5] and "lr=lr-Lion/pg1" in run.notes[0]
+    p.write_text("step,lr-SGD-momentum,train_loss_step\n49,0.9,2.91\n99,0.9,2.80\n")
+    assert read_run(p).lr is None  # momentum is not an LR
 
 
 def test_text_patterns(tmp_path):

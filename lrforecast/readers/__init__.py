@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..run import Run
-from .detect import LOSS_KEYS, LR_KEYS, pick
+from .detect import LOSS_KEYS, LR_KEYS, LR_PATTERN, pick
 from .hf import looks_like_trainer_state, read_trainer_state
 from .jsonl import read_jsonl
 from .mlflow import SQLITE_MAGIC, is_mlflow_db, is_mlflow_folder, read_mlflow
@@ -257,7 +257,7 @@ def choose_fields(source: Source, run: str, loss_key: str | None = None, lr_key:
     series = source.runs[run]
     where = source.path if len(source.runs) == 1 else f"{source.path} (run {run})"
     loss = pick("loss", series, loss_key, LOSS_KEYS, where)
-    lr = pick("lr", series, lr_key, LR_KEYS, where, required=False)
+    lr = pick("lr", series, lr_key, LR_KEYS, where, required=False, pattern=LR_PATTERN)
     return loss, lr
 
 

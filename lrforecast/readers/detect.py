@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from ..errors import InputError
@@ -15,12 +16,16 @@ LOSS_KEYS = ("loss", "train/loss", "train_loss", "lm loss", "Metrics/loss", "trl
 LR_KEYS = ("lr", "learning_rate", "train/learning_rate", "learning-rate", "lr-AdamW", "lr/AdamW",
            "learning rate", "train/lr", "lr-Adam", "lr/Adam", "LearningRate", "lr_0", "optim/LR (group 0)",
            "lr-DecoupledAdamW/group0")
+# An LR monitor's name for any optimizer: Lightning's `lr-AdamW` (`lr-AdamW/pg1` for the first of
+# several param groups; `lr-SGD-momentum` is not an LR), Composer's `lr-DecoupledLionW/group0`.
+LR_PATTERN = re.compile(r"lr-[A-Za-z0-9_.]+(/(pg1|group0))?", re.IGNORECASE)
 
 
 def pick(kind: str, available: Iterable[str], preferred: str | None, candidates: tuple[str, ...],
-         where: str, required: bool = True) -> str | None:
+         where: str, required: bool = True, pattern: re.Pattern | None = None) -> str | None:
     """The first candidate present in `available` (or the user's choice), else the only field that
-    ends in "/" + a candidate; exit 2 listing what is there."""
+    ends in "/" + a candidate, else the first (by name) that matches `pattern`; exit 2 listing what
+    is there."""
     names = list(available)
     if preferred is not None:
         if preferred not in names:
@@ -36,6 +41,8 @@ def pick(kind: str, available: Iterable[str], preferred: str | None, candidates:
         inside = [n for n in names if n.lower().endswith("/" + c.lower())]
         if len(inside) == 1:
             return inside[0]
+    if pattern is not None and (matches := sorted(n for n in names if pattern.fullmatch(n))):
+        return matches[0]
     if required:
         raise InputError(f"{where}: no {kind} field found; it holds: {_listing(names)}; "
                          f"name one with --{kind}-key")
