@@ -198,8 +198,8 @@ def fit_cmd(
         raise InputError(f"{len(specs)} --schedule options for {len(observed)} runs; give one per run")
     parsed = specs + [parse_schedule("log", defaults) for _ in observed[len(specs):]]
     with _Progress("fitting") as bar:
-        result = fit(observed, parsed, law=law, warmup_mode=warmup_mode, lam=lam, from_step=from_step,
-                     robust=robust, prior=prior, gain=gain, progress=bar)
+        result = fit(observed, parsed, law=law, validate=True, warmup_mode=warmup_mode, lam=lam,
+                     from_step=from_step, robust=robust, prior=prior, gain=gain, progress=bar)
     if output is not None:
         result.save(output)
     if plot is not None:

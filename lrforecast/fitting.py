@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 from scipy.optimize import lsq_linear, minimize
@@ -155,17 +156,20 @@ def _gain_equation(form, weight: float, y: np.ndarray, schedules: Sequence[Sched
     return row, float(root)
 
 
-def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto", **options) -> Law:
+def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto", validate: bool = False,
+        **options) -> Law:
     """Fit a law jointly on `runs`, each with its schedule (`log` means the run's logged LR).
 
     law="auto" fits every law and keeps the one with the smallest cross-validated error
-    (selection.py); any other name fits that law (fit_law, which lists the options).
+    (selection.py); any other name fits that law (fit_law, which lists the options), and with
+    validate=True cross-validates it as auto does, so that it keeps its refits and held-out error
+    (what a forecast's range is made of; `lrforecast fit` always does).
     """
     schedules = resolved(runs, schedules)
-    if law == "auto":
-        from .selection import fit_auto  # selection builds on fit_law: imported here, not above
+    if law == "auto" or validate:
+        from .selection import fit_auto, fit_validated  # they build on fit_law: imported here
 
-        return fit_auto(runs, schedules, **options)
+        return (fit_auto if law == "auto" else partial(fit_validated, law=law))(runs, schedules, **options)
     return fit_law(runs, schedules, law=law, **options)
 
 

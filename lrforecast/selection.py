@@ -127,7 +127,6 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
         raise FitError("; ".join(f"{' and '.join(ns)}: {m}" for m, ns in by_message.items()))
     chosen, why = choose(scores)
     best = laws[chosen]
-    best.refits = scores[chosen]["refits"]
     scored = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"][SCORE])
     summary = {"chosen": chosen, "score": HOW, "rule": why,
                "cv": {n: {k: v for k, v in scores[n].items() if k != "refits"}
@@ -142,12 +141,43 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
     elif not scored:
         best.notes.append(f"law auto: {chosen} chosen ({why}); its error on unseen steps is unknown")
     best.options["selection"] = summary
-    if scores[chosen]["mean"]:
-        best.options["held_out"] = held_out_summary(scores[chosen]["mean"], HOW, scores[chosen]["end"],
-                                                    scores[chosen]["folds"])
-        if not best.options["held_out"]["decay_seen"]:
-            best.notes.append(f"the held-out error was {BLIND_TO_DECAY}")
+    keep_validation(best, scores[chosen])
     return best
+
+
+def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str,
+                  progress: Progress | None = None, **options) -> Law:
+    """One named law, cross-validated as auto cross-validates each law, so that it keeps its refits
+    and held-out error. A cross-validation that fails leaves the law as fitted, with a note."""
+    total, done = len(left_out(len(runs))) + 2, 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    fitted = fit_law(runs, schedules, law=law, **options)
+    tick()
+    try:
+        score = cross_validate(runs, schedules, law, tick, **options)
+    except FitError as e:
+        fitted.notes.append(f"its held-out error is unknown: fitting it without one run failed ({e})")
+        return fitted
+    keep_validation(fitted, score)
+    if score["mean"]:
+        fitted.notes.append(f"held-out error ({HOW}): {100 * score['mean'][SCORE]:.3g}% of the loss")
+    return fitted
+
+
+def keep_validation(law: Law, score: dict) -> None:
+    """Keep a law's cross-validation (cross_validate's result): its refits and, when any fold could
+    be scored, its held-out error, with the caveat when no fold's fit saw an LR decay."""
+    law.refits = score["refits"]
+    if score["mean"]:
+        law.options["held_out"] = held_out_summary(score["mean"], HOW, score["end"], score["folds"])
+        if not law.options["held_out"]["decay_seen"]:
+            law.notes.append(f"the held-out error was {BLIND_TO_DECAY}")
 
 
 def held_out_summary(mean: dict[str, float], how: str, end: float | None, folds: dict[str, dict]) -> dict:

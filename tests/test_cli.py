@@ -79,21 +79,32 @@ def test_compare_table_chart_and_at(cli):
 
 
 def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
+    import pyarrow.parquet as pq
+
+    from lrforecast.fitting import fit
+    from lrforecast.reference import load_reference
     law = tmp_path / "law.json"
-    cli("fit", MPL / "25m" / "constant_24000.csv", "--schedule", mpl_runs["runs"]["constant_24000"],
-        "-o", law, "--law", "momentum")
+    r = cli("fit", MPL / "25m" / "constant_24000.csv", "--schedule", mpl_runs["runs"]["constant_24000"],
+            "-o", law, "--law", "momentum")
+    # a law fitted by name is cross-validated too (a single run: on its first third), so it has a range
+    assert r.code == 0 and "held-out error (cross-validated" in r.err
+    assert len(json.loads(law.read_text())["refits"]) == 1
     r = cli("predict", law, "--schedule", "cosine", "--every", "1000")
     assert r.code == 0, r.err
     lines = r.out.strip().splitlines()
-    assert lines[0] == "step,lr,predicted_loss"
+    assert lines[0] == "step,lr,predicted_loss,low,high,refit_low,refit_high"
     assert lines[1].startswith("2160,") and lines[-1].startswith("23999,")
+    bare = tmp_path / "bare.json"  # fitted in Python without validate=True: no refits, no range
+    run, sched = load_reference(MPL / "25m")[0]["constant_24000"]
+    fit([run], [sched], law="momentum").save(bare)
+    assert cli("predict", bare, "--schedule", "cosine", "--every", "1000").out.startswith(
+        "step,lr,predicted_loss\n")
     out = tmp_path / "pred.parquet"
     assert cli("predict", law, "--schedule", "wsd", "-o", out).code == 0
-    import pyarrow.parquet as pq
     t = pq.read_table(out)
-    assert t.column_names == ["step", "lr", "predicted_loss"] and t.num_rows == 24000 - 2160
+    assert t.column_names[:3] == ["step", "lr", "predicted_loss"] and t.num_rows == 24000 - 2160
     png = tmp_path / "pred.png"  # no range, no refits: the curve alone
-    r = cli("predict", law, "--schedule", "wsd", "-o", out, "--plot", png)
+    r = cli("predict", bare, "--schedule", "wsd", "-o", out, "--plot", png)
     assert r.code == 0 and f"chart written to {png}" in r.err and png.read_bytes()[:4] == b"\x89PNG"
     r = cli("predict", law, "--schedule", "cosine", "--every", "1000", "--json")
     d = json.loads(r.out)  # the same forecast as the CSV above, as columns

@@ -341,3 +341,17 @@ def test_a_held_out_error_from_folds_without_a_decay_says_what_it_does_not_cover
     assert r.code == 0 and "fitted without an LR decay" in " ".join(r.out.split())
     from lrforecast.reference import default_law
     assert default_law().options["held_out"]["decay_seen"] is True  # leave-one-out over decaying runs
+
+
+def test_a_law_fitted_by_name_and_validated_keeps_what_auto_keeps_for_it():
+    from lrforecast.reference import load_reference
+    runs, proto = load_reference(MPL / "25m")
+    train = [runs[n] for n in proto["train"]]
+    args = ([r for r, _ in train], [s for _, s in train])
+    auto = fit(*args)  # auto chooses the multi-power law on these runs
+    named = fit(*args, law=auto.name, validate=True)
+    assert named.params == auto.params and named.refits == auto.refits
+    assert named.options["held_out"] == auto.options["held_out"]
+    assert fit(*args, law=auto.name).refits == []  # without validate: as fitted, no refits
+    low, high = predict(named, train[0][1]).interval
+    assert np.all(low < high)
