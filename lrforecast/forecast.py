@@ -163,8 +163,12 @@ def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = N
                                      for p in law.refits])
         spread = (curves.min(axis=0), curves.max(axis=0)) if law.refits else None
         interval = forecast_range(law, curves.min(axis=0), curves.max(axis=0))
-    return Prediction(schedule.label or schedule.spec, schedule.spec, steps, eta[steps], loss,
-                      validity_warnings(law, schedule, eta), band=spread, interval=interval)
+    warnings = validity_warnings(law, schedule, eta)
+    if interval is not None and blind_to_decay(law) and lr_decay(eta) >= DECAY_SEEN:
+        warnings.append(f"{schedule.label or schedule.spec}: decays, and the held-out error its range is "
+                        f"made of was {BLIND_TO_DECAY}")
+    return Prediction(schedule.label or schedule.spec, schedule.spec, steps, eta[steps], loss, warnings,
+                      band=spread, interval=interval)
 
 
 @dataclass

@@ -339,6 +339,9 @@ def test_a_held_out_error_from_folds_without_a_decay_says_what_it_does_not_cover
     assert json.loads(law.read_text())["options"]["held_out"]["decay_seen"] is False
     r = cli("plan", law, "--target-loss", "3.3", "--schedules", "cosine:min=0,wsd:min=0", "--no-chart")
     assert r.code == 0 and "fitted without an LR decay" in " ".join(r.out.split())
+    r = cli("predict", law, "-s", "cosine:min=0", "--every", "5000")  # the range's error never saw one
+    assert r.code == 0 and "its range is made of was measured on folds fitted without an LR decay" in r.err
+    assert "range" not in cli("predict", law, "-s", "constant", "--every", "5000").err
     from lrforecast.reference import default_law
     assert default_law().options["held_out"]["decay_seen"] is True  # leave-one-out over decaying runs
 
