@@ -413,6 +413,11 @@ def test_an_mlflow_database_gives_what_was_logged(tmp_path, cli):
     cut.write_bytes(before[:200_000])
     r = cli("inspect", cut)
     assert r.code == 2 and r.err.count("\n") == 1 and "cut.db" in r.err
+    with sqlite3.connect(db) as con:  # a run that has logged nothing yet
+        con.execute("INSERT INTO runs (run_uuid, name, lifecycle_stage, experiment_id) "
+                    "VALUES ('ffff', 'new', 'active', 1)")
+    r = cli("inspect", db, "--run", "new")
+    assert r.code == 2 and "(run new): nothing is logged in it" in r.err
 
 
 def test_a_folder_without_runs_names_the_logs_it_holds(tmp_path, cli):

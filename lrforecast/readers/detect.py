@@ -43,6 +43,8 @@ def pick(kind: str, available: Iterable[str], preferred: str | None, candidates:
             return inside[0]
     if pattern is not None and (matches := sorted(n for n in names if pattern.fullmatch(n))):
         return matches[0]
+    if required and not names:
+        raise InputError(f"{where}: nothing is logged in it; give a run that has logged its {kind}")
     if required:
         raise InputError(f"{where}: no {kind} field found; it holds: {_listing(names)}; "
                          f"name one with --{kind}-key")
