@@ -166,7 +166,7 @@ def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: st
         return fitted
     keep_validation(fitted, score)
     if score["mean"]:
-        fitted.notes.append(f"held-out error ({HOW}): {100 * score['mean'][SCORE]:.3g}% of the loss")
+        fitted.notes.append(f"held-out error: {100 * score['mean'][SCORE]:.3g}% of the loss, the {HOW}")
     return fitted
 
 

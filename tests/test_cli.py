@@ -87,7 +87,7 @@ def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
     r = cli("fit", MPL / "25m" / "constant_24000.csv", "--schedule", mpl_runs["runs"]["constant_24000"],
             "-o", law, "--law", "momentum")
     # a law fitted by name is cross-validated too (a single run: on its first third), so it has a range
-    assert r.code == 0 and "held-out error (cross-validated" in r.err
+    assert r.code == 0 and "held-out error: " in r.err and "of the loss, the cross-validated" in r.err
     assert len(json.loads(law.read_text())["refits"]) == 1
     r = cli("predict", law, "--schedule", "cosine", "--every", "1000")
     assert r.code == 0, r.err
