@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from reference_protocol import SHARED, machine
 
 from lrforecast.errors import LRForecastError
 from lrforecast.fitting import fit, resolved
-from lrforecast.forecast import evaluate, predict
-from lrforecast.law import Law
-from lrforecast.metrics import noise_level, trend_window
+from lrforecast.forecast import evaluate
 from lrforecast.readers import read_run
 from lrforecast.run import Run
-from lrforecast.schedules import Schedule, parse_schedule
+from lrforecast.schedules import parse_schedule
 from lrforecast.selection import head
 
 RUNS = {"llmc-gpt2-124m-fineweb10b-main.log": 19552, "llmc-gpt2-124m-fineweb10b-stdout.log": 19560}
@@ -56,23 +53,12 @@ def main() -> None:
             t = time.perf_counter()
             law = fit([pilot], [sched], law="auto")
             seconds = time.perf_counter() - t
-            unseen = after(run, int(pilot.steps[-1]))
-            m = evaluate(law, unseen, sched)["metrics"]
-            own = law.options["held_out"]
+            result = evaluate(law, after(run, int(pilot.steps[-1])), sched)
+            m, own = result["metrics"], law.options["held_out"]
             print(f"| {name.split('-')[-1]} | first {fraction:.0%} (to step {pilot.steps[-1]}) | "
                   f"{law.name} | {100 * m['TrendE']:.2f} | {100 * m['EndE']:.2f} | "
                   f"{100 * own['TrendE']:.2f} | {100 * own['EndE']:.2f} | "
-                  f"{'yes' if final_in_range(law, unseen, sched) else 'no'} | {seconds:.1f} |", flush=True)
-
-
-def final_in_range(law: Law, run: Run, sched: Schedule) -> bool:
-    """Whether the run's final loss (the mean of its last points, as EndE takes it) lies in the
-    forecast range there."""
-    pred = predict(law, sched)
-    steps, loss = (a[run.steps <= pred.steps[-1]] for a in (run.steps, run.loss))  # evaluate's points
-    k = trend_window(loss, noise_level(loss))
-    low, high = (float(np.mean(band[steps[-k:] - pred.steps[0]])) for band in pred.interval)
-    return low <= float(np.mean(loss[-k:])) <= high
+                  f"{'yes' if result['range']['end_held'] else 'no'} | {seconds:.1f} |", flush=True)
 
 
 def every_log() -> None:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from reference_protocol import SHARED, machine, sizes_present
 
 from lrforecast.fitting import fit
-from lrforecast.forecast import predict
+from lrforecast.forecast import evaluate, predict
 from lrforecast.plan import plan
 from lrforecast.reference import load_reference
 from lrforecast.schedules import Schedule, resolve
@@ -55,14 +56,14 @@ def main() -> None:
             inside = lo is not None and hi is not None and lo <= truth <= hi
             error = f"{100 * (r.steps / truth - 1):+.1f}%" if r.steps else "not reached"
             seconds = time.perf_counter() - t
+            held = evaluate(law, run, sched)["range"]  # a validation loss: every point is the trend
             pred = predict(law, resolve(sched, run))  # every step, from the first the law covers
             seen = keep & (run.steps >= pred.steps[0])
-            at = run.steps[seen] - pred.steps[0]
-            held, in_refits = ((low[at] <= run.loss[seen]) & (run.loss[seen] <= high[at])
-                               for low, high in (pred.interval, pred.band))
+            at, y = run.steps[seen] - pred.steps[0], run.loss[seen]
+            in_refits = np.mean((pred.band[0][at] <= y) & (y <= pred.band[1][at]))
             print(f"| {name} | {target:.4f} | {truth} | {r.steps} | {error} | {lo}-{hi} | "
-                  f"{'yes' if inside else 'no'} | {seconds:.2f} | {100 * held.mean():.0f}% | "
-                  f"{'yes' if held[-1] else 'no'} | {100 * in_refits.mean():.0f}% |", flush=True)
+                  f"{'yes' if inside else 'no'} | {seconds:.2f} | {100 * held['held']:.0f}% | "
+                  f"{'yes' if held['end_held'] else 'no'} | {100 * in_refits:.0f}% |", flush=True)
 
 
 if __name__ == "__main__":

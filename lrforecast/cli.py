@@ -390,6 +390,9 @@ def evaluate_cmd(
                f"({100 * m['PredE']:.3g}%) also counts the log's point-to-point scatter"])
     _note([f"at the run's end (step {int(result['curve']['step'][-1])}) the forecast is off by "
            f"{100 * m['EndE']:.3g}% of the loss"])
+    if (held := result.get("range")) is not None:
+        _note([f"the forecast range holds {100 * held['held']:.0f}% of the run's trend and "
+               f"{'' if held['end_held'] else 'not '}its final loss"])
     if chart:
         print(report.backtest_chart(result, color=out.is_terminal))
 

@@ -12,7 +12,7 @@ import numpy as np
 from .areas import DECAY_SEEN, lr_decay
 from .errors import InputError
 from .law import Law
-from .metrics import curve_metrics, end_error, noise_level, trend_error
+from .metrics import curve_metrics, end_error, noise_level, range_coverage, trend_error
 from .run import Run
 from .schedules import Schedule, parse_schedule, resolve
 
@@ -58,6 +58,13 @@ def held_out_end_error(law: Law) -> float | None:
     or, for law files without it, its mean held-out error."""
     value = (law.options.get("held_out") or {}).get("EndE")
     return held_out_error(law) if value is None else float(value)
+
+
+def _spread(law: Law, eta: np.ndarray, steps: np.ndarray, warmup: int, loss: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Per step, the lowest and highest forecast of the law (`loss`) and its refits."""
+    curves = np.vstack([loss] + [law.with_params(p).predict_lr(eta, steps, warmup) for p in law.refits])
+    return curves.min(axis=0), curves.max(axis=0)
 
 
 def forecast_range(law: Law, low: np.ndarray | float, high: np.ndarray | float
@@ -159,10 +166,9 @@ def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = N
     loss = law.predict_lr(eta, steps, schedule.warmup)
     spread = interval = None
     if band:
-        curves = np.vstack([loss] + [law.with_params(p).predict_lr(eta, steps, schedule.warmup)
-                                     for p in law.refits])
-        spread = (curves.min(axis=0), curves.max(axis=0)) if law.refits else None
-        interval = forecast_range(law, curves.min(axis=0), curves.max(axis=0))
+        low, high = _spread(law, eta, steps, schedule.warmup, loss)
+        spread = (low, high) if law.refits else None
+        interval = forecast_range(law, low, high)
     warnings = validity_warnings(law, schedule, eta)
     if interval is not None and blind_to_decay(law) and lr_decay(eta) >= DECAY_SEEN:
         warnings.append(f"{schedule.label or schedule.spec}: decays, and the held-out error its range is "
@@ -270,7 +276,8 @@ def _with_step(law: Law, eta: np.ndarray, warmup: int, p: Prediction, step: int)
 
 def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = None) -> dict:
     """Backtest: the law's prediction against an observed run, over its points after warmup.
-    Its metrics are the protocol's five and TrendE, PredE against the run's trend."""
+    Its metrics are the protocol's five and TrendE, PredE against the run's trend; and, for a law
+    with a forecast range, how much of the run's trend lies in it (range_coverage)."""
     schedule = resolve(schedule, run)
     eta = schedule.lr_for(run)
     start = max(schedule.warmup, 1) if from_step is None else from_step
@@ -281,9 +288,13 @@ def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = Non
     pred = law.predict_lr(eta, run.steps[keep], schedule.warmup)
     y = run.loss[keep]
     noise = noise_level(y)
-    return {"run": run.name, "source": run.source, "schedule": schedule.spec,
-            "points": int(keep.sum()), "dropped_beyond_schedule": int((run.steps >= eta.size).sum()),
-            "metrics": {**curve_metrics(y, pred), "TrendE": trend_error(y, pred, noise),
-                        "EndE": end_error(y, pred, noise)},
-            "warnings": validity_warnings(law, schedule, eta),
-            "curve": {"step": run.steps[keep], "observed": y, "predicted": pred}}
+    result = {"run": run.name, "source": run.source, "schedule": schedule.spec,
+              "points": int(keep.sum()), "dropped_beyond_schedule": int((run.steps >= eta.size).sum()),
+              "metrics": {**curve_metrics(y, pred), "TrendE": trend_error(y, pred, noise),
+                          "EndE": end_error(y, pred, noise)},
+              "warnings": validity_warnings(law, schedule, eta),
+              "curve": {"step": run.steps[keep], "observed": y, "predicted": pred}}
+    interval = forecast_range(law, *_spread(law, eta, run.steps[keep], schedule.warmup, pred))
+    if interval is not None:
+        result["range"] = range_coverage(y, *interval, noise)
+    return result

@@ -34,11 +34,16 @@ def trend_error(y: np.ndarray, p: np.ndarray, noise: float) -> float:
     n/20 points). A clean log (a validation loss) gets k = 1, PredE itself; a per-batch training
     loss scatters by a few percent, which no forecast of the expected loss can or should follow."""
     y, p = np.asarray(y, float), np.asarray(p, float)
-    k = trend_window(y, noise)
-    starts = np.linspace(0, y.size, y.size // k + 1).astype(np.int64)[:-1]  # bins of k or k+1 points
-    sizes = np.diff(np.r_[starts, y.size])
-    yb, pb = np.add.reduceat(y, starts) / sizes, np.add.reduceat(p, starts) / sizes
+    yb, pb = _bin_means(trend_window(y, noise), y, p)
     return float(np.mean(np.abs(yb - pb) / np.abs(yb)))
+
+
+def _bin_means(k: int, *arrays: np.ndarray) -> list[np.ndarray]:
+    """Means of k (or k + 1) consecutive points of each array, over the same bins."""
+    n = arrays[0].size
+    starts = np.linspace(0, n, n // k + 1).astype(np.int64)[:-1]
+    sizes = np.diff(np.r_[starts, n])
+    return [np.add.reduceat(a, starts) / sizes for a in arrays]
 
 
 def end_error(y: np.ndarray, p: np.ndarray, noise: float) -> float:
@@ -47,6 +52,17 @@ def end_error(y: np.ndarray, p: np.ndarray, noise: float) -> float:
     y, p = np.asarray(y, float), np.asarray(p, float)
     k = trend_window(y, noise)
     return float(abs(np.mean(y[-k:]) - np.mean(p[-k:])) / abs(np.mean(y[-k:])))
+
+
+def range_coverage(y: np.ndarray, low: np.ndarray, high: np.ndarray, noise: float) -> dict:
+    """How much of a run's trend lies between `low` and `high`: the share of its means of k
+    consecutive points (k as in trend_error) that do, and whether the mean of its last k does."""
+    y, low, high = (np.asarray(a, float) for a in (y, low, high))
+    k = trend_window(y, noise)
+    yb, lb, hb = _bin_means(k, y, low, high)
+    end = float(np.mean(y[-k:]))
+    return {"held": float(np.mean((lb <= yb) & (yb <= hb))),
+            "end_held": bool(np.mean(low[-k:]) <= end <= np.mean(high[-k:]))}
 
 
 def trend_window(y: np.ndarray, noise: float) -> int:

@@ -333,6 +333,12 @@ def test_predict_gives_the_range_and_refit_band_of_a_law_with_refits(cli, tmp_pa
     assert np.all(np.array(t["low"])[at] <= real) and np.all(real <= np.array(t["high"])[at])
     refits = (np.array(t["refit_low"])[at] <= real) & (real <= np.array(t["refit_high"])[at])
     assert not refits.all()  # the refits' spread alone understates the error
+    # evaluate says how much of a run lies in the range: here every point is the trend (k = 1)
+    r = cli("evaluate", law, MPL / "25m" / "wsd_20000_24000.csv", "-s", mpl_runs["runs"]["wsd_20000_24000"],
+            "--json")
+    every = np.searchsorted(t["step"], run["step"])
+    inside = (np.array(t["low"])[every] <= run["loss"]) & (run["loss"] <= np.array(t["high"])[every])
+    assert json.loads(r.out)["range"] == {"held": pytest.approx(inside.mean()), "end_held": bool(inside[-1])}
 
 
 def test_compare_states_the_held_out_error_and_flags_a_close_call(cli, mpl_runs):
