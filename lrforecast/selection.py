@@ -24,7 +24,7 @@ run): how much a forecast moves between them is how sure it can be.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -103,15 +103,7 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
     """Fit every law, cross-validate each, keep one by `choose` and say why and by how much."""
     scores, laws, failures = {}, {}, {}
     names = [n for n in LAWS if not (options.get("lam") is not None and n != "momentum")]
-    total = len(names) * (len(left_out(len(runs))) + 2)  # fits: the law, its folds, the horizon
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
-
+    tick = _counter(progress, len(names) * fits_per_law(len(runs)))
     for name in names:
         try:
             law = fit_law(runs, schedules, law=name, **options)
@@ -149,14 +141,7 @@ def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: st
                   progress: Progress | None = None, **options) -> Law:
     """One named law, cross-validated as auto cross-validates each law, so that it keeps its refits
     and held-out error. A cross-validation that fails leaves the law as fitted, with a note."""
-    total, done = len(left_out(len(runs))) + 2, 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
-
+    tick = _counter(progress, fits_per_law(len(runs)))
     fitted = fit_law(runs, schedules, law=law, **options)
     tick()
     try:
@@ -168,6 +153,24 @@ def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: st
     if score["mean"]:
         fitted.notes.append(f"held-out error: {100 * score['mean'][SCORE]:.3g}% of the loss, the {HOW}")
     return fitted
+
+
+def fits_per_law(n_runs: int) -> int:
+    """The fits a cross-validated law takes: the law itself, its leave-one-out folds, the horizon."""
+    return len(left_out(n_runs)) + 2
+
+
+def _counter(progress: Progress | None, total: int) -> Callable[[], None]:
+    """A callback that reports one more of `total` fits done to `progress`."""
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    return tick
 
 
 def keep_validation(law: Law, score: dict) -> None:
