@@ -83,6 +83,11 @@ def _emit(level: str, style: str, text: str) -> None:
         err.print(line, highlight=False)
 
 
+def _to_terminal() -> bool:
+    """Whether standard output is a terminal (a person), not a pipe or a file (a program)."""
+    return sys.stdout.isatty()
+
+
 def _warn(lines: list[str]) -> None:
     for text in lines:
         _emit("warning", "yellow", text)
@@ -220,7 +225,7 @@ def fit_cmd(
 def predict_cmd(
     law: Annotated[str, typer.Argument(help="Law file from 'lrforecast fit -o'.")],
     schedule: Annotated[str, typer.Option("--schedule", "-s", help="Schedule spec to forecast.")],
-    every: Annotated[int, typer.Option("--every", help="Keep every K-th step.")] = 1,
+    every: Annotated[int | None, typer.Option("--every", help="Keep every K-th step (default 1).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write .csv or .parquet.")] = None,
     json_out: JsonOpt = False,
     plot: Annotated[Path | None, typer.Option(
@@ -228,12 +233,13 @@ def predict_cmd(
     ] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:
-    """Forecast the loss at every step (or every K) of one schedule: CSV on stdout, or a file."""
+    """Forecast the loss at every step (or every K) of one schedule: CSV on stdout, or a file. At a
+    terminal, without -o or --every: a table of a few steps and a chart."""
     _check_output(output, [Path(law)])
     _check_plot(plot, [Path(law)])
     fitted = Law.load(law)
     sched = parse_schedule(schedule, law_defaults(fitted, peak_lr, warmup, min_lr, steps))
-    pred = predict_schedule(fitted, sched, every=every)
+    pred = predict_schedule(fitted, sched, every=every or 1)
     _warn(pred.warnings)
     if plot is not None:
         report.save_prediction_plot(fitted, pred, plot)
@@ -242,6 +248,11 @@ def predict_cmd(
         if output is not None:
             report.write_prediction(pred, str(output))
         print(json.dumps(report.prediction_json(fitted, pred)))
+        return
+    if output is None and every is None and _to_terminal():  # a person reads it, not a program
+        out.print(report.prediction_summary(pred))
+        print(report.chart([pred], color=out.is_terminal))
+        _note(["every step as CSV: -o curve.csv (or .parquet), --every 1, or pipe it (| head)"])
         return
     text = report.write_prediction(pred, None if output is None else str(output))
     if text is not None:

@@ -338,6 +338,20 @@ def chart(predictions: list[Prediction], width: int = 56, height: int = 15, colo
     return fig.show() + "\n\n" + "\n".join(legend)
 
 
+def prediction_summary(pred: Prediction, rows: int = 12) -> Table:
+    """A few evenly spaced steps of a forecast (the last included), with its range when it has one."""
+    at = np.unique(np.linspace(0, pred.steps.size - 1, rows).astype(np.int64))
+    t = Table(title=f"Forecast of {pred.name} ({int(pred.steps[-1]) + 1} steps)", title_justify="left")
+    for name in ("step", "lr", "predicted loss") + (("range",) if pred.interval is not None else ()):
+        t.add_column(name, justify="right")
+    cells = []
+    for i in at:
+        cells.append([f"{int(pred.steps[i]):,}", f"{pred.lr[i]:.3g}", f"{pred.loss[i]:.4f}"])
+        if pred.interval is not None:
+            cells[-1].append(f"{pred.interval[0][i]:.4f}-{pred.interval[1][i]:.4f}")
+    return _add_rows(t, cells)
+
+
 def prediction_table(pred: Prediction) -> pa.Table:
     """step, lr, predicted_loss, low / high (the forecast range) when the law has a held-out error,
     and refit_low / refit_high when it has refits."""

@@ -509,3 +509,17 @@ def test_names_with_brackets_are_printed_as_they_are(cli, tmp_path):
     law = tmp_path / "law[1].json"
     r = cli("fit", log, "--loss-key", "train_loss[avg]", "--law", "momentum", "-o", law)
     assert r.code == 0 and f"law written to {law}" in r.err and "run[7]" in r.out
+
+
+def test_predict_at_a_terminal_shows_a_summary_and_a_pipe_gets_csv(cli, monkeypatch):
+    import lrforecast.cli as cli_module
+    from lrforecast.reference import BUNDLED
+    BUNDLED_LAW = BUNDLED / "default_law.json"  # noqa: N806
+    monkeypatch.setattr(cli_module, "_to_terminal", lambda: True)
+    r = cli("predict", BUNDLED_LAW, "-s", "wsd")  # a person at a terminal: 12 steps, a chart
+    assert r.code == 0 and "Forecast of wsd (72000 steps)" in r.out and "range" in r.out
+    assert "71,999" in r.out and "(loss)" in r.out and "-o curve.csv" in r.err
+    assert cli("predict", BUNDLED_LAW, "-s", "wsd", "--every", "10000").out.startswith("step,lr,")
+    monkeypatch.setattr(cli_module, "_to_terminal", lambda: False)  # a pipe: every step as CSV
+    csv = cli("predict", BUNDLED_LAW, "-s", "wsd").out.splitlines()
+    assert len(csv) == 1 + 72000 - int(csv[1].split(",")[0])  # every step from the first fitted one
