@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 
 import numpy as np
 from scipy.optimize import lsq_linear, minimize
@@ -166,10 +165,12 @@ def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto"
     (what a forecast's range is made of; `lrforecast fit` always does).
     """
     schedules = resolved(runs, schedules)
-    if law == "auto" or validate:
-        from .selection import fit_auto, fit_validated  # they build on fit_law: imported here
+    from .selection import fit_auto, fit_validated  # they build on fit_law: imported here, not above
 
-        return (fit_auto if law == "auto" else partial(fit_validated, law=law))(runs, schedules, **options)
+    if law == "auto":
+        return fit_auto(runs, schedules, **options)
+    if validate:
+        return fit_validated(runs, schedules, law=law, **options)
     return fit_law(runs, schedules, law=law, **options)
 
 

@@ -56,11 +56,7 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         if wandb_runs(path):
             return "wandb"
-        if is_mlflow_folder(path):
-            return "mlflow"
-        if not any(is_event_file(f) for f in path.rglob("*tfevents*")):
-            raise InputError(_folder_without_runs(path))
-        return "tensorboard"
+        return "mlflow" if is_mlflow_folder(path) else "tensorboard"
     if is_event_file(path):
         return "tensorboard"
     if is_wandb_file(path):
@@ -157,6 +153,8 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
         return Source(where, fmt, runs, step_name, notes)
     if fmt == "tensorboard":
         runs, notes = read_tensorboard(path, verify)
+        if not runs:  # a folder with no event file below it
+            raise InputError(_folder_without_runs(path))
         if path.is_file():
             named = {path.name: next(iter(runs.values()))}
         else:

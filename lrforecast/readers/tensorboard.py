@@ -258,7 +258,8 @@ def read_tensorboard(path: Path, verify: bool = False) -> tuple[dict[str, dict],
     """{run name: {tag: (steps, values)}} from an event file or a run directory, and notes.
 
     A directory's own event files are one run, joined in filename order; each subdirectory that
-    holds event files is a separate run, named by its path relative to `path`.
+    holds event files is a separate run, named by its path relative to `path`. A directory with no
+    event file anywhere below gives no run (read_source then says what the folder does hold).
     """
     notes: list[str] = []
     if path.is_file():
@@ -271,8 +272,6 @@ def read_tensorboard(path: Path, verify: bool = False) -> tuple[dict[str, dict],
             files = event_files(folder)
             if files:
                 groups[str(folder.relative_to(path))] = files
-        if not groups:
-            raise InputError(f"{path}: no TensorBoard event files (events.out.tfevents.*) in this directory")
     runs = {}
     for name, files in groups.items():
         series: dict[str, tuple[list, list]] = {}
