@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from typer._click.exceptions import ClickException
 
-from . import __version__, report
+from . import __version__, plots, report
 from .areas import WARMUP_MODES
 from .errors import EXIT_EXPECTATION, InputError, LRForecastError
 from .fitting import DEFAULT_WARMUP_MODE, fit
@@ -161,7 +161,7 @@ def _check_plot(path: Path | None, inputs: list[Path]) -> None:
     """Refuse a --plot path before the work: an input, a missing folder, a format or matplotlib."""
     _check_output(path, inputs, "--plot")
     if path is not None:
-        report.check_plot_path(path)
+        plots.check_plot_path(path)
 
 
 @app.command("fit")
@@ -209,7 +209,7 @@ def fit_cmd(
         result.save(output)
     if plot is not None:
         fitted = [evaluate_law(result, r, s) for r, s in zip(observed, parsed, strict=True)]
-        report.save_backtest_plot(result, fitted, plot)
+        plots.save_backtest_plot(result, fitted, plot)
         err.print(f"chart written to {plot}", highlight=False)
     if json_out:
         print(json.dumps(result.to_dict(), indent=2))
@@ -242,7 +242,7 @@ def predict_cmd(
     pred = predict_schedule(fitted, sched, every=every or 1)
     _warn(pred.warnings)
     if plot is not None:
-        report.save_prediction_plot(fitted, pred, plot)
+        plots.save_prediction_plot(fitted, pred, plot)
         err.print(f"chart written to {plot}", highlight=False)
     if json_out:
         if output is not None:
@@ -292,7 +292,7 @@ def compare_cmd(
                        "passed": passed}
     _warn(cmp.warnings)
     if plot is not None:
-        report.save_plot(cmp, plot)
+        plots.save_plot(cmp, plot)
         err.print(f"chart written to {plot}", highlight=False)
     if markdown is not None:
         _write_markdown(markdown, report.comparison_markdown(cmp, expectation))
@@ -387,7 +387,7 @@ def evaluate_cmd(
                         duplicates=duplicates, run=which, pattern=pattern)
     result = evaluate_law(fitted, observed, sched)
     if plot is not None:
-        report.save_backtest_plot(fitted, [result], plot)
+        plots.save_backtest_plot(fitted, [result], plot)
         err.print(f"chart written to {plot}", highlight=False)
     if json_out:
         print(json.dumps(report.evaluation_json(fitted, result), indent=2))

@@ -1,0 +1,111 @@
+"""Pictures for people: forecasts, comparisons and backtests drawn to PNG or SVG with matplotlib,
+an optional extra (`pip install 'lrforecast[plot]'`), imported only when a picture is asked for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import replacing
+from .errors import InputError
+from .forecast import Comparison, Prediction
+from .law import Law
+from .report import extremes, percent_off
+
+PLOT_BINS = 5000  # a PNG is about 1,000 pixels wide: the points drawn are thinned to this
+
+
+def check_plot_path(path: Path) -> None:
+    """Refuse early what save_plot cannot write."""
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise InputError(f"--plot {path}: write a .png or .svg file")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise InputError("--plot needs matplotlib: pip install 'lrforecast[plot]'") from None
+
+
+def _two_panels(path: Path):
+    """A figure of a tall top and a short bottom panel sharing the step axis, for `path`."""
+    check_plot_path(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(2, 1, figsize=(8, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+
+
+def _finish(fig, top, bottom, y_range: tuple[float, float], labels: tuple[str, str, str], path: Path
+            ) -> None:
+    """Limit the top panel to `y_range` (padded), label (title, top, bottom), save and close."""
+    import matplotlib.pyplot as plt
+
+    lo, hi = y_range
+    top.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+    top.set_title(labels[0])
+    top.set_ylabel(labels[1])
+    top.legend(fontsize="small")
+    bottom.set_ylabel(labels[2])
+    bottom.set_xlabel("step")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    try:
+        with replacing(path) as tmp:
+            fig.savefig(tmp)
+    finally:
+        plt.close(fig)
+
+
+def _title(law: Law) -> str:
+    return f"{law.name} law (fitted peak LR {law.peak_lr:.3g})"
+
+
+def save_plot(cmp: Comparison, path: Path) -> None:
+    """Predicted curves (top) and their schedules (bottom) to a PNG or SVG file."""
+    fig, (top, bottom) = _two_panels(path)
+    for rank, p in enumerate(cmp.ranked, start=1):
+        line, = top.plot(p.steps, p.loss, label=f"{rank}. {p.name}  {p.final_loss:.4f}")
+        bottom.plot(p.steps, p.lr, color=line.get_color())
+    late = [p.loss[p.steps >= 0.15 * p.steps[-1]] for p in cmp.ranked]
+    _finish(fig, top, bottom, (min(x.min() for x in late), max(x.max() for x in late)),
+            (_title(cmp.law), "predicted loss", "LR"), path)
+
+
+def save_prediction_plot(law: Law, pred: Prediction, path: Path) -> None:
+    """One forecast (top) with its range and its refits' spread shaded, when the law has them, and its
+    schedule (bottom) to a PNG or SVG file."""
+    fig, (top, bottom) = _two_panels(path)
+    line, = top.plot(pred.steps, pred.loss, label=f"{pred.name}  {pred.final_loss:.4f}")
+    shown = [pred.loss]
+    for band, label, alpha in ((pred.interval, "range (refits and held-out end error)", 0.15),
+                               (pred.band, "refits' spread", 0.35)):
+        if band is not None:
+            top.fill_between(pred.steps, *band, color=line.get_color(), alpha=alpha, lw=0, label=label)
+            shown += list(band)
+    bottom.plot(pred.steps, pred.lr, color=line.get_color())
+    late = np.concatenate([c[pred.steps >= 0.15 * pred.steps[-1]] for c in shown])
+    _finish(fig, top, bottom, (float(late.min()), float(late.max())), (_title(law), "predicted loss", "LR"),
+            path)
+
+
+def save_backtest_plot(law: Law, results: list[dict], path: Path) -> None:
+    """Observed points and the law's curve for each run (top, from `evaluate`) and the error in
+    percent of the observed loss (bottom) to a PNG or SVG file: where a law misses, and how."""
+    fig, (top, bottom) = _two_panels(path)
+    for r in results:
+        c = r["curve"]
+        label = f"{r['run']}  PredE {100 * r['metrics']['PredE']:.3g}%"
+        line, = top.plot(c["step"], c["predicted"], label=label)
+        seen, err = extremes(c["observed"], PLOT_BINS), percent_off(c)
+        top.scatter(c["step"][seen], c["observed"][seen], s=4, alpha=0.4, color=line.get_color())
+        off = extremes(err, PLOT_BINS)
+        bottom.plot(c["step"][off], err[off], color=line.get_color(), lw=0.8)
+    bottom.axhline(0.0, color="black", lw=0.5)
+    values = np.concatenate([np.r_[r["curve"]["observed"], r["curve"]["predicted"]] for r in results])
+    lo, hi = np.percentile(values, [0.5, 99.5])  # a noisy log's spikes do not flatten the curves
+    _finish(fig, top, bottom, (float(lo), float(hi)),
+            (f"{law.name} law", "loss (points observed, line the law)", "error %"), path)
