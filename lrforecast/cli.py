@@ -31,7 +31,16 @@ from .plan import plan as plan_lengths
 from .readers import ALL_RUNS, read_run, read_runs, read_source, to_run
 from .reference import default_law
 from .run import Run
-from .schedules import ALIASES, BUILTIN, KEY_ALIASES, load_presets, log_schedule, parse_schedule, split_specs
+from .schedules import (
+    ALIASES,
+    BUILTIN,
+    KEY_ALIASES,
+    load_presets,
+    log_schedule,
+    parse_schedule,
+    split_specs,
+    sweeps,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast a training run's loss curve under any learning-rate schedule.")
@@ -301,7 +310,10 @@ def compare_cmd(
     else:
         out.print(report.comparison_table(cmp))
         if chart:
-            print(report.chart(cmp.ranked, color=out.is_terminal))
+            for sweep in cmp.sweeps:
+                print(report.sweep_chart(sweep, report.sweep_points(cmp, sweep), color=out.is_terminal))
+            if not cmp.sweeps:
+                print(report.chart(cmp.ranked, color=out.is_terminal))
     if expectation is not None:
         limit = f"within {max_gap:g} of the best" if max_gap is not None else "ranked first"
         _expectation(passed, f"'{expect_best}' must be {limit}; it ranks {rank} (gap {gap:+.4f})")
@@ -348,8 +360,9 @@ def plan_cmd(
         raise InputError(f"--max-steps must be at least 2, got {max_steps}")
     fitted = _load_law(law)
     longest = search_limit(fitted, max_steps)
+    specs = split_specs(schedules)
     with _Progress("searching lengths") as bar:
-        reaches = plan_lengths(fitted, split_specs(schedules), target,
+        reaches = plan_lengths(fitted, specs, target,
                                defaults=law_defaults(fitted, peak_lr, warmup, min_lr), max_steps=longest,
                                progress=bar)
     _warn([w for r in reaches for w in r.warnings])
@@ -360,7 +373,10 @@ def plan_cmd(
         print(json.dumps(report.plan_json(fitted, reaches, target, longest), indent=2))
     else:
         out.print(report.plan_table(fitted, reaches, target, longest))
-        if chart and (drawn := plan_curves(fitted, reaches)):
+        swept = sweeps(specs)
+        for sweep in swept if chart else ():
+            print(report.sweep_chart(sweep, report.plan_sweep_points(reaches, sweep), color=out.is_terminal))
+        if chart and not swept and (drawn := plan_curves(fitted, reaches)):
             print(report.chart(drawn, color=out.is_terminal, target=target))
     if expect_best is not None:
         _expectation(passed, f"'{expect_best}' must need the fewest steps; "

@@ -14,7 +14,7 @@ from .errors import InputError
 from .law import Law
 from .metrics import curve_metrics, end_error, noise_level, range_coverage, trend_error
 from .run import Run
-from .schedules import Schedule, parse_schedule, resolve
+from .schedules import Schedule, Sweep, expand_sweeps, parse_schedule, resolve, sweeps
 
 HORIZON_FACTOR = 3.0  # beyond 3x the longest fitted step, say the forecast is a far extrapolation
 ZERO_TAIL = 0.01  # more than 1% of the steps at LR 0 after the peak: the law's known failure
@@ -184,6 +184,7 @@ class Comparison:
     law: Law
     predictions: list[Prediction]
     at: int | None = None
+    sweeps: list[Sweep] = field(default_factory=list)  # the specs that swept one key (KEY=A..B)
 
     def key(self, p: Prediction) -> float:
         return p.final_loss if self.at is None else p.loss_at(self.at)
@@ -216,11 +217,17 @@ class Comparison:
                        "ranks them at one step)")
         err = held_out_error(self.law)
         if err is not None and len(self.predictions) > 1:
-            a, b = self.ranked[:2]
-            gap = self.key(b) - self.key(a)
-            if gap < err * self.key(a):
-                out.append(f"'{a.name}' and '{b.name}' differ by {gap:.4f} ({100 * gap / self.key(a):.3f}%), "
-                           f"less than this law's held-out error ({100 * err:.3f}% of the loss): the "
+            best, *rest = self.ranked
+            close = [p for p in rest if self.key(p) - self.key(best) < err * self.key(best)]
+            if len(close) == 1:
+                gap = self.key(close[0]) - self.key(best)
+                out.append(f"'{best.name}' and '{close[0].name}' differ by {gap:.4f} "
+                           f"({100 * gap / self.key(best):.3f}%), less than this law's held-out error "
+                           f"({100 * err:.3f}% of the loss): the forecast cannot tell them apart")
+            elif close:
+                names = ", ".join(p.name for p in close)
+                out.append(f"{len(close)} candidates lie within this law's held-out error "
+                           f"({100 * err:.3f}% of the loss) of the best, '{best.name}': {names}; the "
                            "forecast cannot tell them apart")
         return out
 
@@ -241,10 +248,10 @@ class Comparison:
 
 def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict | None = None,
             every: int | None = None) -> Comparison:
-    """Predict each candidate schedule with one law and rank them."""
+    """Predict each candidate schedule with one law and rank them (swept specs expanded)."""
     defaults = law_defaults(law) if defaults is None else defaults
     preds = []
-    for spec in specs:
+    for spec in expand_sweeps(specs):
         sched = resolve(parse_schedule(spec, defaults))  # once: a file: schedule is read here only
         eta = sched.lr()
         total = eta.size
@@ -260,7 +267,7 @@ def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict
     names = [p.name for p in preds]
     if len(set(names)) < len(names):
         raise InputError("two candidates have the same name; give each schedule once")
-    return Comparison(law, preds, at)
+    return Comparison(law, preds, at, sweeps(specs))
 
 
 def _refit_losses(law: Law, eta: np.ndarray, warmup: int, step: int) -> list[float]:

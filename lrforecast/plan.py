@@ -25,7 +25,7 @@ from .forecast import (
     validity_warnings,
 )
 from .law import Law
-from .schedules import MAX_STEPS, Schedule, parse_schedule
+from .schedules import MAX_STEPS, Schedule, expand_sweeps, parse_schedule
 
 SCAN = 48  # lengths tried, geometrically spaced, before the bisection
 TOLERANCE = 1e-3  # the bisection stops at 0.1% of the length (or 1 step)
@@ -113,12 +113,14 @@ def unreached(law: Law, name: str, target: float, longest: int, loss: float) -> 
 
 def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = None,
          max_steps: int | None = None, progress: Progress | None = None) -> list[Reach]:
-    """For each candidate schedule, the fewest steps to reach `target`; fewest first."""
+    """For each candidate schedule (swept specs expanded), the fewest steps to reach `target`;
+    fewest first."""
     defaults = law_defaults(law) if defaults is None else defaults
     hi = search_limit(law, max_steps)
     err = held_out_end_error(law)
     models = [law] + [law.with_params(p) for p in law.refits]
     out = []
+    specs = expand_sweeps(specs)
     for spec in specs:
         schedule = _searchable(spec, defaults)
         lo = max(schedule.warmup, *schedule.params.get("at", [0])) + 1

@@ -12,7 +12,8 @@ from .atomic import replacing
 from .errors import InputError
 from .forecast import Comparison, Prediction
 from .law import Law
-from .report import extremes, percent_off
+from .report import extremes, percent_off, sweep_points
+from .schedules import Sweep
 
 PLOT_BINS = 5000  # a PNG is about 1,000 pixels wide: the points drawn are thinned to this
 
@@ -27,15 +28,15 @@ def check_plot_path(path: Path) -> None:
         raise InputError("--plot needs matplotlib: pip install 'lrforecast[plot]'") from None
 
 
-def _two_panels(path: Path):
-    """A figure of a tall top and a short bottom panel sharing the step axis, for `path`."""
+def _two_panels(path: Path, sharex: bool = True):
+    """A figure of a tall top and a short bottom panel (sharing the step axis), for `path`."""
     check_plot_path(path)
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.subplots(2, 1, figsize=(8, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    return plt.subplots(2, 1, figsize=(8, 6), sharex=sharex, gridspec_kw={"height_ratios": [3, 1]})
 
 
 def _finish(fig, top, bottom, y_range: tuple[float, float], labels: tuple[str, str, str], path: Path
@@ -65,7 +66,11 @@ def _title(law: Law) -> str:
 
 
 def save_plot(cmp: Comparison, path: Path) -> None:
-    """Predicted curves (top) and their schedules (bottom) to a PNG or SVG file."""
+    """Predicted curves (top) and their schedules (bottom) to a PNG or SVG file; for a comparison
+    that sweeps a key, the ranking loss against the swept value instead (save_sweep_plot)."""
+    if cmp.sweeps:
+        save_sweep_plot(cmp, cmp.sweeps[0], path)
+        return
     fig, (top, bottom) = _two_panels(path)
     for rank, p in enumerate(cmp.ranked, start=1):
         line, = top.plot(p.steps, p.loss, label=f"{rank}. {p.name}  {p.final_loss:.4f}")
@@ -73,6 +78,27 @@ def save_plot(cmp: Comparison, path: Path) -> None:
     late = [p.loss[p.steps >= 0.15 * p.steps[-1]] for p in cmp.ranked]
     _finish(fig, top, bottom, (min(x.min() for x in late), max(x.max() for x in late)),
             (_title(cmp.law), "predicted loss", "LR"), path)
+
+
+def save_sweep_plot(cmp: Comparison, sweep: Sweep, path: Path) -> None:
+    """The ranking loss against a swept key's value with its range over the refits, the other
+    candidates as level lines (top), and the swept schedules (bottom), to a PNG or SVG file."""
+    pts = sweep_points(cmp, sweep)
+    fig, (top, bottom) = _two_panels(path, sharex=False)
+    x = pts["values"]
+    line, = top.plot(x, pts["y"], marker="o", label=sweep.spec)
+    if np.isfinite(pts["low"]).all():
+        top.fill_between(x, pts["low"], pts["high"], color=line.get_color(), alpha=0.25, lw=0,
+                         label="lowest to highest over the refits")
+    for name, value in pts["levels"]:
+        top.axhline(value, ls="--", lw=1, color=top.plot([], [])[0].get_color(), label=f"{name}  {value:.4f}")
+    top.set_xlabel(sweep.key)
+    by_name = {p.name: p for p in cmp.predictions}
+    for name in pts["names"]:
+        bottom.plot(by_name[name].steps, by_name[name].lr, lw=1)
+    shown = np.concatenate([pts["y"], pts["low"], pts["high"], [v for _, v in pts["levels"]]])
+    _finish(fig, top, bottom, (float(np.nanmin(shown)), float(np.nanmax(shown))),
+            (_title(cmp.law), pts["label"], "LR"), path)
 
 
 def save_prediction_plot(law: Law, pred: Prediction, path: Path) -> None:

@@ -32,7 +32,7 @@ from .metrics import METRICS
 from .plan import Reach
 from .readers import Source
 from .run import Run
-from .schedules import log_schedule
+from .schedules import Sweep, log_schedule
 
 
 def _g(x: float, digits: int = 4) -> str:
@@ -117,10 +117,32 @@ def comparison_json(cmp: Comparison, expectation: dict | None = None) -> dict:
     out = {"schema_version": SCHEMA_VERSION, "tool_version": __version__,
            "law": law_summary(cmp.law), "at": cmp.at, "schedules": comparison_rows(cmp),
            "best": cmp.best.name, "held_out": cmp.law.options.get("held_out"),
+           "sweeps": [sweep_json(cmp, s) for s in cmp.sweeps],
            "warnings": cmp.warnings, "notes": cmp.law.notes}
     if expectation is not None:
         out["expectation"] = expectation
     return out
+
+
+def sweep_json(cmp: Comparison, sweep: Sweep) -> dict:
+    """A swept key's values, each one's ranking loss, and the value where it is lowest."""
+    pts = sweep_points(cmp, sweep)
+    y = pts["y"]
+    best = int(np.argmin(y))
+    err = held_out_error(cmp.law)
+    close = None if err is None else pts["values"][y - y[best] < err * y[best]].tolist()
+    return {"schedule": sweep.spec, "key": sweep.key, "values": pts["values"].tolist(), "loss": y.tolist(),
+            "best": float(pts["values"][best]), "best_name": pts["names"][best], "within_error": close}
+
+
+def sweep_line(s: dict) -> str:
+    """One sentence on a sweep (sweep_json): where it is lowest, and which values the law's held-out
+    error cannot tell from that."""
+    text = f"{s['schedule']}: lowest at {s['key']}={s['best']:g}"
+    if s["within_error"] is not None and len(s["within_error"]) > 1:
+        text += (f"; {s['key']} from {min(s['within_error']):g} to {max(s['within_error']):g} lie within the "
+                 "law's held-out error of it")
+    return text
 
 
 def _refit_caption(law: Law) -> str:
@@ -181,6 +203,8 @@ def comparison_markdown(cmp: Comparison, expectation: dict | None = None) -> str
         lines.append("| " + " | ".join(cells) + " |")
     for caption in _captions(law, refits):
         lines += ["", caption]
+    for sweep in cmp.sweeps:
+        lines += ["", sweep_line(sweep_json(cmp, sweep)) + "."]
     for w in cmp.warnings:
         lines.append(f"\n> warning: {w}")
     return "\n".join(lines) + "\n"
@@ -336,6 +360,69 @@ def chart(predictions: list[Prediction], width: int = 56, height: int = 15, colo
             fig.scatter(p.steps[at], p.loss[at], marker=mark)
             legend.append(f"{mark}  {p.name}")
     return fig.show() + "\n\n" + "\n".join(legend)
+
+
+def sweep_points(cmp: Comparison, sweep: Sweep) -> dict:
+    """A swept key's values and, for each, the ranking loss and its lowest and highest over the
+    law's refits (NaN without refits)."""
+    by_name = {p.name: p for p in cmp.predictions}
+    preds = [by_name[s] for s in sweep.specs]
+    spread = np.array([cmp.spread(p) or (np.nan, np.nan) for p in preds], dtype=float)
+    return {"values": np.array(sweep.values, dtype=float), "y": np.array([cmp.key(p) for p in preds]),
+            "low": spread[:, 0], "high": spread[:, 1], "names": [p.name for p in preds],
+            "levels": [(p.name, cmp.key(p)) for p in cmp.ranked if p.name not in sweep.specs],
+            "label": "final loss" if cmp.at is None else f"loss at {cmp.at}"}
+
+
+def plan_sweep_points(reaches: list[Reach], sweep: Sweep) -> dict:
+    """A swept key's values and, for each, the steps plan found and their range (NaN: none)."""
+    def num(n: int | None) -> float:
+        return np.nan if n is None else float(n)
+
+    by_name = {r.name: r for r in reaches}
+    found = [by_name[s] for s in sweep.specs]
+    return {"values": np.array(sweep.values, dtype=float), "y": np.array([num(r.steps) for r in found]),
+            "low": np.array([num((r.steps_range or (None, None))[0]) for r in found]),
+            "high": np.array([num((r.steps_range or (None, None))[1]) for r in found]),
+            "names": [r.name for r in found], "label": "steps",
+            "levels": [(r.name, float(r.steps)) for r in reaches
+                       if r.name not in sweep.specs and r.steps is not None]}
+
+
+def sweep_chart(sweep: Sweep, pts: dict, width: int = 56, height: int = 15, color: bool = False) -> str:
+    """A terminal chart of what a sweep measures (sweep_points, plan_sweep_points) against the swept
+    value, with its range (`-`) and the other candidates as level lines: where the lowest lies and
+    how flat the curve is around it."""
+    x, y = pts["values"], pts["y"]
+    shown = np.concatenate([y, pts["low"], pts["high"], [v for _, v in pts["levels"]]])
+    if not np.isfinite(y).any():
+        return f"{sweep.spec}: no value of {sweep.key} gives a result to draw"
+    lo, hi = float(np.nanmin(shown)), float(np.nanmax(shown))
+    pad = max(0.05 * (hi - lo), 1e-4 * abs(hi))
+    fig = _figure(width, height, color)
+    fig.x_label, fig.y_label = sweep.key, pts["label"]
+    fig.x_ticks_fkt = lambda a, b: f"{a:.4g}"
+    if pts["label"] == "steps":
+        fig.y_ticks_fkt = lambda a, b: f"{a:,.0f}"
+    fig.set_x_limits(min_=float(x.min()), max_=float(x.max()) if x.max() > x.min() else float(x.min()) + 1)
+    fig.set_y_limits(min_=lo - pad, max_=hi + pad)
+    legend = [f"*  {sweep.spec}"]
+    ranged = np.isfinite(pts["low"]) & np.isfinite(pts["high"])
+    if ranged.any():
+        fig.scatter(np.r_[x[ranged], x[ranged]], np.r_[pts["low"][ranged], pts["high"][ranged]],
+                    lc="red", marker="-")
+        legend.append("-  its range")
+    ok = np.isfinite(y)
+    fig.plot(x[ok], y[ok], lc="red", marker="*")
+    for i, (name, value) in enumerate(pts["levels"]):
+        mark = str(i + 1) if i < 9 else chr(ord("a") + i - 9)
+        fig.plot(x[[0, -1]], [value, value], lc=["green", "blue", "yellow", "magenta", "cyan"][i % 5])
+        fig.scatter([x[len(x) // 2]], [value], marker=mark)
+        legend.append(f"{mark}  {name}")
+    best = int(np.nanargmin(y))
+    value = f"{y[best]:,.0f} steps" if pts["label"] == "steps" else f"{y[best]:.4f}"
+    return (fig.show() + "\n\n" + "\n".join(legend)
+            + f"\nlowest at {sweep.key}={x[best]:g} ({pts['names'][best]}): {value}")
 
 
 def prediction_summary(pred: Prediction, rows: int = 12) -> Table:

@@ -245,6 +245,12 @@ def test_compare_draws_png_and_svg(cli, tmp_path):
     assert "<svg" in svg.read_text()[:500]
     r = cli("compare", "--schedules", "cosine,wsd", "--plot", tmp_path / "c.jpg")
     assert r.code == 2 and ".png or .svg" in r.err
+    sweep = tmp_path / "sweep.svg"  # a sweep draws the loss against the swept value
+    r = cli("compare", "--schedules", "wsd:decay=0.1..0.3/3,cosine", "--plot", sweep, "--no-chart")
+    assert r.code == 0, r.err
+    text = sweep.read_text()
+    assert "wsd:decay=0.1..0.3/3" in text and "cosine  3." in text
+    assert "lowest to highest over the refits" in text
 
 
 def test_compare_markdown_report_for_ci(cli, tmp_path, monkeypatch):
@@ -355,6 +361,34 @@ def test_compare_states_the_held_out_error_and_flags_a_close_call(cli, mpl_runs)
     r = cli("compare", "--schedules", "cosine,cosine:min=2.9e-5", "--json")
     assert any("cannot tell them apart" in w for w in json.loads(r.out)["warnings"])
     assert "cannot tell them apart" in r.err
+
+
+def test_compare_sweeps_a_cooldown_and_draws_the_loss_against_it(cli, tmp_path):
+    r = cli("compare", "--schedules", "wsd:decay=0.05..0.5,cosine", "--steps", "72000", "--json")
+    assert r.code == 0, r.err
+    d = json.loads(r.out)
+    rows = {row["name"]: row["final_loss"] for row in d["schedules"]}
+    assert len(rows) == 11 and "cosine" in rows
+    (sweep,) = d["sweeps"]
+    assert sweep["key"] == "decay" and sweep["values"] == pytest.approx(np.linspace(0.05, 0.5, 10))
+    assert sweep["loss"] == [rows[f"wsd:decay={v:g}"] for v in sweep["values"]]
+    assert sweep["best"] == pytest.approx(sweep["values"][int(np.argmin(sweep["loss"]))])
+    assert d["best"] == sweep["best_name"] == f"wsd:decay={sweep['best']:g}"  # the sweep beats cosine
+    err = d["held_out"]["TrendE"]
+    lowest = min(sweep["loss"])
+    close = [v for v, y in zip(sweep["values"], sweep["loss"], strict=True) if y < lowest * (1 + err)]
+    assert sweep["within_error"] == close and len(close) > 1  # neighbours the law cannot tell apart
+    r = cli("compare", "--schedules", "wsd:decay=0.05..0.5,cosine", "--steps", "72000")
+    assert "(decay)" in r.out and "*  wsd:decay=0.05..0.5\n-  its range\n1  cosine" in r.out
+    assert f"lowest at decay={sweep['best']:g} ({d['best']}): {rows[d['best']]:.4f}" in r.out
+    assert "(step)" not in r.out  # the curves of ten cooldowns would overlap: the sweep is drawn instead
+    assert "candidates lie within this law's held-out error" in r.err
+    md = tmp_path / "report.md"
+    r = cli("compare", "--schedules", "wsd:decay=0.05..0.5", "--steps", "72000", "--markdown", str(md))
+    assert r.code == 0, r.err
+    within = f"decay from {min(close):g} to {max(close):g}"
+    assert f"wsd:decay=0.05..0.5: lowest at decay={sweep['best']:g}; {within}" in md.read_text()
+    assert cli("compare", "--schedules", "wsd:decay=0.1..0.3/1").code == 2
 
 
 def test_under_github_actions_failures_and_warnings_become_annotations(cli, monkeypatch, tmp_path):

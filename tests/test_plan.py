@@ -67,6 +67,19 @@ def test_plan_command_ranks_by_steps_and_gates_ci(cli):
     assert cli("plan", "--target-loss", "3.2", "--schedules", "cosine:total=9").code == 2
 
 
+def test_plan_sweeps_a_cooldown(law, cli):
+    reaches = plan(law, ["wsd:decay=0.1..0.4/4"], 3.2)
+    one = {r.name: r.steps for r in plan(law, ["wsd:decay=0.2", "wsd:decay=0.4"], 3.2)}
+    steps = {r.name: r.steps for r in reaches}
+    assert sorted(steps) == ["wsd:decay=0.1", "wsd:decay=0.2", "wsd:decay=0.3", "wsd:decay=0.4"]
+    assert steps["wsd:decay=0.2"] == one["wsd:decay=0.2"] and steps["wsd:decay=0.4"] == one["wsd:decay=0.4"]
+    r = cli("plan", "--target-loss", "3.2", "--schedules", "wsd:decay=0.1..0.4/4,cosine")
+    assert r.code == 0, r.err
+    fewest = min(steps, key=steps.get)
+    assert f"lowest at decay={fewest.split('=')[1]} ({fewest}): {steps[fewest]:,} steps" in r.out
+    assert "1  cosine" in r.out and "target 3.2" not in r.out  # the sweep's chart, not the curves
+
+
 def test_plan_writes_a_markdown_report_for_ci(cli, tmp_path, monkeypatch):
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
