@@ -366,14 +366,15 @@ def plan_cmd(
                                defaults=law_defaults(fitted, peak_lr, warmup, min_lr), max_steps=longest,
                                progress=bar)
     _warn([w for r in reaches for w in r.warnings])
+    swept = sweeps(specs)
     passed = None if expect_best is None else needs_fewest(reaches, expect_best)
     if markdown is not None:
-        _write_markdown(markdown, report.plan_markdown(fitted, reaches, target, longest, expect_best, passed))
+        _write_markdown(markdown, report.plan_markdown(fitted, reaches, target, longest, expect_best, passed,
+                                                       swept))
     if json_out:
-        print(json.dumps(report.plan_json(fitted, reaches, target, longest), indent=2))
+        print(json.dumps(report.plan_json(fitted, reaches, target, longest, swept), indent=2))
     else:
         out.print(report.plan_table(fitted, reaches, target, longest))
-        swept = sweeps(specs)
         for sweep in swept if chart else ():
             print(report.sweep_chart(sweep, report.plan_sweep_points(reaches, sweep), color=out.is_terminal))
         if chart and not swept and (drawn := plan_curves(fitted, reaches)):

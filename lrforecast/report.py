@@ -251,11 +251,23 @@ def plan_rows(reaches: list[Reach]) -> list[dict]:
             for i, r in enumerate(reaches, start=1)]
 
 
-def plan_json(law: Law, reaches: list[Reach], target: float, max_steps: int) -> dict:
+def plan_json(law: Law, reaches: list[Reach], target: float, max_steps: int,
+              swept: list[Sweep] = ()) -> dict:
     return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "law": law_summary(law),
             "target_loss": target, "max_steps": max_steps, "schedules": plan_rows(reaches),
             "best": reaches[0].name if reaches and reaches[0].steps is not None else None,
+            "sweeps": [plan_sweep_json(reaches, s) for s in swept],
             "held_out": law.options.get("held_out"), "notes": law.notes}
+
+
+def plan_sweep_json(reaches: list[Reach], sweep: Sweep) -> dict:
+    """A swept key's values, the steps each needs (None: not reached), and the value needing fewest."""
+    pts = plan_sweep_points(reaches, sweep)
+    steps = [None if np.isnan(n) else int(n) for n in pts["y"]]
+    best = None if all(n is None for n in steps) else int(np.nanargmin(pts["y"]))
+    return {"schedule": sweep.spec, "key": sweep.key, "values": pts["values"].tolist(), "steps": steps,
+            "best": None if best is None else float(pts["values"][best]),
+            "best_name": None if best is None else pts["names"][best]}
 
 
 def _markdown_rows(t: Table) -> list[str]:
@@ -267,7 +279,7 @@ def _markdown_rows(t: Table) -> list[str]:
 
 
 def plan_markdown(law: Law, reaches: list[Reach], target: float, max_steps: int,
-                  expect_best: str | None = None, passed: bool | None = None) -> str:
+                  expect_best: str | None = None, passed: bool | None = None, swept: list[Sweep] = ()) -> str:
     """The plan as a report for a pull request or a CI step summary."""
     head = f"### lrforecast plan: steps to reach a loss of {target:g}"
     if expect_best is not None:
@@ -278,6 +290,11 @@ def plan_markdown(law: Law, reaches: list[Reach], target: float, max_steps: int,
     lines += _markdown_rows(t)
     if t.caption:
         lines += ["", str(t.caption)]
+    for sweep in (plan_sweep_json(reaches, s) for s in swept):
+        if sweep["best"] is not None:
+            steps = sweep["steps"][sweep["values"].index(sweep["best"])]
+            lines += ["", f"{sweep['schedule']}: fewest steps at {sweep['key']}={sweep['best']:g} "
+                      f"({steps:,})."]
     lines += [f"\n> warning: {w}" for r in reaches for w in r.warnings]
     return "\n".join(lines) + "\n"
 

@@ -78,6 +78,10 @@ def test_plan_sweeps_a_cooldown(law, cli):
     fewest = min(steps, key=steps.get)
     assert f"lowest at decay={fewest.split('=')[1]} ({fewest}): {steps[fewest]:,} steps" in r.out
     assert "1  cosine" in r.out and "target 3.2" not in r.out  # the sweep's chart, not the curves
+    (sweep,) = json.loads(cli("plan", "--target-loss", "3.2", "--schedules", "wsd:decay=0.1..0.4/4,cosine",
+                              "--json").out)["sweeps"]
+    assert sweep["values"] == [0.1, 0.2, 0.3, 0.4] and sweep["best_name"] == fewest
+    assert sweep["steps"] == [steps[f"wsd:decay={v:g}"] for v in sweep["values"]]
 
 
 def test_plan_writes_a_markdown_report_for_ci(cli, tmp_path, monkeypatch):
