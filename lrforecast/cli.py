@@ -21,7 +21,7 @@ from .errors import EXIT_EXPECTATION, InputError, LRForecastError
 from .fitting import DEFAULT_WARMUP_MODE, fit
 from .forecast import compare as compare_schedules
 from .forecast import evaluate as evaluate_law
-from .forecast import law_defaults
+from .forecast import law_defaults, merge_warnings
 from .forecast import predict as predict_schedule
 from .law import Law
 from .laws import LAWS, multipower
@@ -291,8 +291,9 @@ def compare_cmd(
     _check_output(markdown, [Path(law)] if law else [], "--markdown")
     _check_plot(plot, [Path(law)] if law else [])
     fitted = _load_law(law)
-    cmp = compare_schedules(fitted, split_specs(schedules), at=at,
-                            defaults=law_defaults(fitted, peak_lr, warmup, min_lr, steps))
+    with _Progress("forecasting") as bar:
+        cmp = compare_schedules(fitted, split_specs(schedules), at=at,
+                                defaults=law_defaults(fitted, peak_lr, warmup, min_lr, steps), progress=bar)
     expectation, passed = None, True
     if expect_best is not None:
         rank, gap = cmp.rank_of(expect_best)
@@ -365,7 +366,7 @@ def plan_cmd(
         reaches = plan_lengths(fitted, specs, target,
                                defaults=law_defaults(fitted, peak_lr, warmup, min_lr), max_steps=longest,
                                progress=bar)
-    _warn([w for r in reaches for w in r.warnings])
+    _warn(merge_warnings([(r.name, r.warnings) for r in reaches]))
     swept = sweeps(specs)
     passed = None if expect_best is None else needs_fewest(reaches, expect_best)
     if markdown is not None:

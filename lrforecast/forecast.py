@@ -11,6 +11,7 @@ import numpy as np
 
 from .areas import DECAY_SEEN, lr_decay
 from .errors import InputError
+from .fitting import Progress
 from .law import Law
 from .metrics import curve_metrics, end_error, noise_level, range_coverage, trend_error
 from .run import Run
@@ -147,6 +148,28 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
     return out
 
 
+def merge_warnings(named: list[tuple[str, list[str]]]) -> list[str]:
+    """Candidates' warnings, one line per text: those of the form `NAME: text` that several
+    candidates share are said once, naming them (a sweep's hundred candidates that run past the
+    fitted horizon give one warning, not a hundred)."""
+    by_text: dict[str, list[str]] = {}
+    for name, warnings in named:
+        for w in warnings:
+            text = w.removeprefix(f"{name}: ")
+            by_text.setdefault(text, []).append(name if text != w else "")
+    out = []
+    for text, names in by_text.items():
+        names = list(dict.fromkeys(names))
+        if names == [""]:
+            out.append(text)
+        elif len(names) == 1:
+            out.append(f"{names[0]}: {text}")
+        else:
+            who = ", ".join(names) if len(names) <= 3 else f"{names[0]}, {names[1]} ... {names[-1]}"
+            out.append(f"{len(names)} candidates ({who}): {text}")
+    return out
+
+
 def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = None, band: bool = True
             ) -> Prediction:
     """The predicted loss at every `every`-th step from the end of warmup (or the first fitted step,
@@ -209,7 +232,7 @@ class Comparison:
 
     @property
     def warnings(self) -> list[str]:
-        out = [w for p in self.predictions for w in p.warnings]
+        out = merge_warnings([(p.name, p.warnings) for p in self.predictions])
         lengths = sorted({int(p.steps[-1]) + 1 for p in self.predictions})
         if self.at is None and len(lengths) > 1:
             out.append(f"the candidates run {', '.join(map(str, lengths))} steps; more steps give a lower "
@@ -247,11 +270,12 @@ class Comparison:
 
 
 def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict | None = None,
-            every: int | None = None) -> Comparison:
+            every: int | None = None, progress: Progress | None = None) -> Comparison:
     """Predict each candidate schedule with one law and rank them (swept specs expanded)."""
     defaults = law_defaults(law) if defaults is None else defaults
     preds = []
-    for spec in expand_sweeps(specs):
+    expanded = expand_sweeps(specs)
+    for spec in expanded:
         sched = resolve(parse_schedule(spec, defaults))  # once: a file: schedule is read here only
         eta = sched.lr()
         total = eta.size
@@ -264,6 +288,8 @@ def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict
             p = _with_step(law, eta, sched.warmup, p, at)
         p.refit_losses = _refit_losses(law, eta, sched.warmup, p.steps[-1] if at is None else at)
         preds.append(p)
+        if progress is not None:
+            progress(len(preds), len(expanded))
     names = [p.name for p in preds]
     if len(set(names)) < len(names):
         raise InputError("two candidates have the same name; give each schedule once")

@@ -26,6 +26,7 @@ from .forecast import (
     forecast_range,
     held_out_end_error,
     held_out_error,
+    merge_warnings,
 )
 from .law import SCHEMA_VERSION, Law
 from .metrics import METRICS
@@ -295,7 +296,7 @@ def plan_markdown(law: Law, reaches: list[Reach], target: float, max_steps: int,
             steps = sweep["steps"][sweep["values"].index(sweep["best"])]
             lines += ["", f"{sweep['schedule']}: fewest steps at {sweep['key']}={sweep['best']:g} "
                       f"({steps:,})."]
-    lines += [f"\n> warning: {w}" for r in reaches for w in r.warnings]
+    lines += [f"\n> warning: {w}" for w in merge_warnings([(r.name, r.warnings) for r in reaches])]
     return "\n".join(lines) + "\n"
 
 

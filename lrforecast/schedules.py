@@ -207,15 +207,15 @@ def expand_sweeps(specs: list[str]) -> list[str]:
     """Each spec with a swept value, `KEY=A..B` (SWEEP_VALUES evenly spaced values from A to B) or
     `KEY=A..B/N` (N values), as one spec per value; several sweeps in a spec give every combination.
     `wsd:decay=0.1..0.3/3` is `wsd:decay=0.1`, `wsd:decay=0.2`, `wsd:decay=0.3`."""
-    out: list[str] = []
+    expanded = []
     for spec in specs:
         head, tokens = _tokens(spec)
-        choices = [[t for _, t in _sweep(token, spec)] for token in tokens]
-        out += [":".join([head, *combo]) for combo in itertools.product(*choices)]
-        if len(out) > MAX_CANDIDATES:
-            raise InputError(f"'{spec}' makes more than {MAX_CANDIDATES} candidates in all; sweep fewer "
-                             "values (KEY=A..B/N gives N)")
-    return out
+        expanded.append((head, [[t for _, t in _sweep(token, spec)] for token in tokens]))
+    count = sum(math.prod(len(c) for c in choices) for _, choices in expanded)
+    if count > MAX_CANDIDATES:
+        raise InputError(f"the schedules make {count:,} candidates, more than {MAX_CANDIDATES}; sweep "
+                         "fewer values (KEY=A..B/N gives N)")
+    return [":".join([head, *combo]) for head, choices in expanded for combo in itertools.product(*choices)]
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,8 @@ def test_a_swept_key_gives_one_candidate_per_value():
                        ("wsd:decay=..0.3", "not a number"),
                        ("wsd:decay=0.1..0.3/1", "count after / must be a whole number from 2"),
                        ("wsd:decay=0.1..0.3/2.5", "whole number"),
-                       ("wsd:decay=0..1/60:total=1000..2000/2", f"more than {MAX_CANDIDATES} candidates")):
+                       ("wsd:decay=0..1/60:total=1..2/2", f"make 120 candidates, more than {MAX_CANDIDATES}"),
+                       ("wsd:decay=0..1/100:min=0..1/100:warmup=0..9/10", "make 100,000 candidates")):
         with pytest.raises(InputError, match=words):
             expand_sweeps([bad])
 
