@@ -14,6 +14,7 @@ $(STAMP): $(PY) pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/lrforecast compare --schedules cosine,cosine-to-zero,wsd,constant
+	$(VENV)/bin/lrforecast compare --schedules wsd:decay=0.05..0.5,cosine
 	$(VENV)/bin/lrforecast plan --target-loss 3.2 --schedules cosine,cosine-to-zero,wsd
 
 test: $(STAMP)
