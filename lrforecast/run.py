@@ -10,6 +10,7 @@ from .errors import InputError
 
 DUPLICATE_POLICIES = ("last", "first", "mean", "error")
 MAX_GAP = 4  # the longest hole in a per-step LR log that is still "logged at every step"
+GLITCH = 1000  # a loss this many times the median is a glitched record, not training (no run spans 1000x)
 
 
 @dataclass
@@ -37,8 +38,8 @@ class Run:
         duplicates: str = "last",
         notes: list[str] | None = None,
     ) -> Run:
-        """Sort by step, resolve repeated steps, drop non-finite losses and losses <= 0; refuse what
-        cannot be mended."""
+        """Sort by step, resolve repeated steps, drop non-finite losses, losses <= 0 and glitches
+        (over GLITCH times the median); refuse what cannot be mended."""
         notes = list(notes or [])
         where = source or name
         if duplicates not in DUPLICATE_POLICIES:
@@ -70,6 +71,12 @@ class Run:
                                                "(--loss-key)" if n_bad > positive.sum() else ""))
             steps, loss = steps[positive], loss[positive]
             lr = None if lr is None else lr[positive]
+        glitch = loss > GLITCH * np.median(loss)
+        if glitch.any():
+            notes.append(f"dropped {int(glitch.sum())} losses over {GLITCH}x the median "
+                         f"({np.median(loss):.3g}): a glitched record (fp16 overflow logs 65504)")
+            steps, loss = steps[~glitch], loss[~glitch]
+            lr = None if lr is None else lr[~glitch]
         if np.any(np.diff(steps) < 0):
             notes.append("sorted steps")
         order = np.argsort(steps, kind="stable")

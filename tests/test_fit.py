@@ -196,6 +196,11 @@ def test_a_zero_loss_record_is_dropped_and_a_rising_loss_is_named(mpl_runs):
     assert any(n.startswith("dropped 2 losses <= 0") for n in cleaned.notes)
     law = fit([cleaned], scheds, law="momentum")
     assert law.metrics["PredE"] < 0.005 and not any("rises" in n for n in law.notes)
+    loss[[50, 51]] = [65504.0, 1e308]  # fp16 overflow and a corrupt float: glitches, not training
+    glitched = Run.from_points("glitched", run.steps, loss)
+    assert glitched.steps.size == run.steps.size - 2 and glitched.loss.max() == run.loss.max()
+    assert any(n.startswith("dropped 2 losses over 1000x the median") for n in glitched.notes)
+    assert fit([glitched], scheds, law="momentum").params == pytest.approx(law.params, rel=1e-6)
     climb = run.loss[0] * (1 + 0.2 * run.steps / run.steps[-1])  # a diverging run
     with pytest.raises(FitError, match="degenerate.*rising: the loss rises over the fitted steps"):
         fit([Run.from_points("rising", run.steps, climb)], scheds, law="momentum")
