@@ -176,7 +176,7 @@ def test_a_loss_spike_is_named_discounted_and_not_blamed_on_the_law(mpl_runs):
     (run,), scheds = load("25m", ["cosine_24000"], mpl_runs)
     clean = fit([run], scheds, law="momentum")
     loss = run.loss.copy()
-    loss[100] = 1e30  # one overflowed record
+    loss[100] *= 5  # one bad record (a glitch over 1000x the median is dropped before the fit)
     spiked = fit([Run.from_points("spiked", run.steps, loss)], scheds, law="momentum")
     assert any(n.startswith("spiked: 1 point(s) more than 10%") and f"step {run.steps[100]}" in n
                for n in spiked.notes)
