@@ -315,6 +315,9 @@ def _parse_keys(name: str, params: dict, rest: str, spec: str, label: str,
             raise InputError(
                 f"schedule '{spec}': unknown key '{key}' for {name}; known: {', '.join(sorted(KEYS[name]))}"
             )
+        if ".." in text:
+            raise InputError(f"schedule '{spec}': {key}={text.strip()} sweeps values (A..B), which compare "
+                             "and plan take; give one value here")
         params[key] = _value(key, text.strip(), spec)
     for key, val in (defaults or {}).items() if name not in ("file", "log") else ():
         if val is not None and key in KEYS[name] and key not in params:

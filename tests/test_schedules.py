@@ -103,6 +103,7 @@ def test_file_schedule(tmp_path):
     ("wsd:peak=1:min=0:total=10:shape=exp", "min > 0"),
     ("wsd:peak=1:total=10:shape=square", "shape=square is unknown"),
     ("cosine:peak=1:warmup=20:total=10", "warmup"),
+    ("wsd:peak=1:total=10:decay=0.1..0.3", "sweeps values .* which compare and plan take"),
 ])
 def test_bad_specs_say_what_is_wrong(spec, words):
     with pytest.raises(InputError, match=words):
