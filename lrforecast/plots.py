@@ -90,8 +90,8 @@ def save_sweep_plot(cmp: Comparison, sweep: Sweep, path: Path) -> None:
     if np.isfinite(pts["low"]).all():
         top.fill_between(x, pts["low"], pts["high"], color=line.get_color(), alpha=0.25, lw=0,
                          label="lowest to highest over the refits")
-    for name, value in pts["levels"]:
-        top.axhline(value, ls="--", lw=1, color=top.plot([], [])[0].get_color(), label=f"{name}  {value:.4f}")
+    for i, (name, value) in enumerate(pts["levels"], start=1):  # colours C1, C2, ... after the sweep's C0
+        top.axhline(value, ls="--", lw=1, color=f"C{i % 10}", label=f"{name}  {value:.4f}")
     top.set_xlabel(sweep.key)
     by_name = {p.name: p for p in cmp.predictions}
     for name in pts["names"]:
