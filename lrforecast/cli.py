@@ -35,6 +35,7 @@ from .schedules import (
     ALIASES,
     BUILTIN,
     KEY_ALIASES,
+    SWEEP_VALUES,
     load_presets,
     log_schedule,
     parse_schedule,
@@ -271,7 +272,8 @@ def predict_cmd(
 @app.command("compare")
 def compare_cmd(
     law: Annotated[str | None, typer.Argument(help="Law file (default: fit the bundled runs).")] = None,
-    schedules: Annotated[str, typer.Option("--schedules", help="Candidates, comma-separated.")] = (
+    schedules: Annotated[str, typer.Option(
+        "--schedules", help="Candidates, comma-separated; KEY=A..B (or A..B/N) sweeps a value.")] = (
         "cosine,wsd"),
     at: Annotated[int | None, typer.Option("--at", help="Also rank by the loss at this step.")] = None,
     json_out: JsonOpt = False,
@@ -343,7 +345,9 @@ def plan_cmd(
     law: Annotated[str | None, typer.Argument(help="Law file (default: the bundled runs' law).")] = None,
     target: Annotated[float, typer.Option("--target-loss", help="The loss to reach.")] = ...,
     schedules: Annotated[str, typer.Option(
-        "--schedules", help="Candidates without a total, comma-separated.")] = "cosine,wsd",
+        "--schedules",
+        help="Candidates without a total, comma-separated; KEY=A..B (or A..B/N) sweeps a value.",
+    )] = "cosine,wsd",
     max_steps: Annotated[int | None, typer.Option(
         "--max-steps", help=f"Longest length to try (default {MAX_FACTOR}x the longest fitted run).")] = None,
     json_out: JsonOpt = False,
@@ -477,7 +481,9 @@ def schedules_cmd() -> None:
     for name, p in load_presets().items():
         t.add_row(name, p["spec"], p["description"])
     t.caption = ("also understood: " + ", ".join(f"{a} ({n})" for a, n in ALIASES.items())
-                 + "; keys " + ", ".join(f"{a} ({k})" for a, k in KEY_ALIASES.items()))
+                 + "; keys " + ", ".join(f"{a} ({k})" for a, k in KEY_ALIASES.items())
+                 + f". In compare and plan, KEY=A..B sweeps {SWEEP_VALUES} values from A to B "
+                 "(A..B/N: N values), e.g. wsd:decay=0.05..0.5")
     out.print(t)
 
 

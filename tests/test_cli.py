@@ -539,6 +539,13 @@ def test_help_names_the_plot_extra_in_full(cli, monkeypatch):
         assert r.code == 0 and "(needs lrforecast[plot])" in r.out, command
 
 
+def test_every_help_renders(cli):  # rich markup would read the help's "[/N]" as a closing tag
+    for command in ("fit", "predict", "compare", "plan", "evaluate", "inspect", "schedules"):
+        r = cli(command, "--help")
+        assert r.code == 0 and "Usage" in r.out and "error" not in r.err, command
+    assert "KEY=A..B" in cli("plan", "--help").out and "wsd:decay=0.05..0.5" in cli("schedules").out
+
+
 def test_names_with_brackets_are_printed_as_they_are(cli, tmp_path):
     log = tmp_path / "run[7].csv"  # rich markup would take [avg] and [7] for tags and drop them
     log.write_text("step,train_loss[avg],lr\n" + "".join(
