@@ -398,22 +398,39 @@ def evaluate_cmd(
     json_out: JsonOpt = False,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the backtest.")] = True,
     plot: PlotOpt = None,
+    expect_in_range: Annotated[bool, typer.Option(
+        "--expect-in-range", help="CI gate: the run's latest loss must lie in the forecast range.")] = False,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
     duplicates: DupOpt = "last", which: RunOpt = None, pattern: PatternOpt = None,
 ) -> None:
-    """Backtest a law on an observed run: R2, MAE, RMSE, PredE, WorstE, and a chart."""
+    """Backtest a law on an observed run: R2, MAE, RMSE, PredE, WorstE, and a chart; with
+    --expect-in-range, a gate on whether a run in progress is still where the forecast said."""
     _check_plot(plot, [Path(law), run])
     fitted = Law.load(law)
     sched = parse_schedule(schedule or "log", law_defaults(fitted) | {"total": None})
     observed = read_run(run, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key,
                         duplicates=duplicates, run=which, pattern=pattern)
     result = evaluate_law(fitted, observed, sched)
+    held = result.get("range")
+    if expect_in_range and held is None:
+        raise InputError(f"--expect-in-range: {law} has no forecast range (no held-out error); fit it "
+                         "with 'lrforecast fit', which cross-validates the law")
+    expectation = None if not expect_in_range else {"expect_in_range": True, "passed": held["end_held"],
+                                                     "loss": held["end"], "range": held["end_range"]}
     if plot is not None:
         plots.save_backtest_plot(fitted, [result], plot)
         err.print(f"chart written to {plot}", highlight=False)
     if json_out:
-        print(json.dumps(report.evaluation_json(fitted, result), indent=2))
-        return
+        print(json.dumps(report.evaluation_json(fitted, result) | (
+            {"expectation": expectation} if expectation else {}), indent=2))
+    else:
+        _evaluation_text(fitted, observed, result, chart)
+    if expectation is not None:
+        _expectation(held["end_held"], _in_range(held, int(result["curve"]["step"][-1])))
+
+
+def _evaluation_text(fitted: Law, observed: Run, result: dict, chart: bool) -> None:
+    """evaluate's table, notes and chart."""
     _note(_describe([observed]))
     _warn(result["warnings"])
     out.print(report.metrics_table([result], f"{fitted.name} law on {observed.name}"))
@@ -428,6 +445,14 @@ def evaluate_cmd(
                f"{'' if held['end_held'] else 'not '}its final loss"])
     if chart:
         print(report.backtest_chart(result, color=out.is_terminal))
+
+
+def _in_range(held: dict, step: int) -> str:
+    """Where a run's latest loss lies against the forecast range there (evaluate's `range`)."""
+    lo, hi = held["end_range"]
+    where = ("inside" if held["end_held"] else "above (behind the forecast)" if held["end"] > hi
+             else "below (ahead of the forecast)")
+    return f"the run's latest loss {held['end']:.4f} (step {step}) lies {where} the range {lo:.4f}-{hi:.4f}"
 
 
 @app.command("inspect")

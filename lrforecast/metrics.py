@@ -56,13 +56,14 @@ def end_error(y: np.ndarray, p: np.ndarray, noise: float) -> float:
 
 def range_coverage(y: np.ndarray, low: np.ndarray, high: np.ndarray, noise: float) -> dict:
     """How much of a run's trend lies between `low` and `high`: the share of its means of k
-    consecutive points (k as in trend_error) that do, and whether the mean of its last k does."""
+    consecutive points (k as in trend_error) that do, and whether the mean of its last k does
+    (`end`, against the range there, `end_range`)."""
     y, low, high = (np.asarray(a, float) for a in (y, low, high))
     k = trend_window(y, noise)
     yb, lb, hb = _bin_means(k, y, low, high)
-    end = float(np.mean(y[-k:]))
-    return {"held": float(np.mean((lb <= yb) & (yb <= hb))),
-            "end_held": bool(np.mean(low[-k:]) <= end <= np.mean(high[-k:]))}
+    end, end_low, end_high = float(np.mean(y[-k:])), float(np.mean(low[-k:])), float(np.mean(high[-k:]))
+    return {"held": float(np.mean((lb <= yb) & (yb <= hb))), "end_held": bool(end_low <= end <= end_high),
+            "end": end, "end_range": [end_low, end_high]}
 
 
 def trend_window(y: np.ndarray, noise: float) -> int:

@@ -344,7 +344,27 @@ def test_predict_gives_the_range_and_refit_band_of_a_law_with_refits(cli, tmp_pa
             "--json")
     every = np.searchsorted(t["step"], run["step"])
     inside = (np.array(t["low"])[every] <= run["loss"]) & (run["loss"] <= np.array(t["high"])[every])
-    assert json.loads(r.out)["range"] == {"held": pytest.approx(inside.mean()), "end_held": bool(inside[-1])}
+    held = json.loads(r.out)["range"]
+    assert held["held"] == pytest.approx(inside.mean()) and held["end_held"] == bool(inside[-1])
+    assert held["end"] == run["loss"][-1] and held["end_range"] == pytest.approx(
+        [t["low"][every[-1]], t["high"][every[-1]]])
+    # a CI gate on a run in progress: is its latest loss still in the range?
+    sched = mpl_runs["runs"]["wsd_20000_24000"]
+    r = cli("evaluate", law, MPL / "25m" / "wsd_20000_24000.csv", "-s", sched, "--expect-in-range")
+    last = f"latest loss {run['loss'][-1]:.4f} (step {int(run['step'][-1])}) lies inside"
+    assert r.code == 0 and last in r.err
+    behind = tmp_path / "behind.csv"  # the same run 2% worse from step 12,000: it has fallen behind
+    loss = np.where(run["step"] >= 12000, 1.02 * run["loss"], run["loss"])
+    np.savetxt(behind, np.c_[run["step"], run["lr"], loss], delimiter=",", header="step,lr,loss", comments="")
+    r = cli("evaluate", law, behind, "-s", sched, "--expect-in-range", "--json")
+    assert r.code == 1 and "expectation FAILED" in r.err and "above (behind the forecast)" in r.err
+    assert json.loads(r.out)["expectation"]["passed"] is False
+    bare = tmp_path / "bare.json"  # a law without a held-out error has no range to gate on
+    d = json.loads(law.read_text())
+    d["options"].pop("held_out")
+    bare.write_text(json.dumps(d))
+    r = cli("evaluate", bare, behind, "-s", sched, "--expect-in-range")
+    assert r.code == 2 and "has no forecast range" in r.err
 
 
 def test_compare_states_the_held_out_error_and_flags_a_close_call(cli, mpl_runs):
