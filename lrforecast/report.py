@@ -407,6 +407,21 @@ def plan_sweep_points(reaches: list[Reach], sweep: Sweep) -> dict:
                        if r.name not in sweep.specs and r.steps is not None]}
 
 
+def _round_ticks(lo: float, hi: float, width: int) -> tuple[float, float, int]:
+    """Axis limits around [lo, hi], and a chart width at most `width`, at which plotille's ticks
+    (one every 10 characters) fall on round values: 0.1, 0.2, ... rather than 0.1, 0.1304, ..."""
+    if hi <= lo:
+        return lo, lo + 1.0, width
+    for exp in range(int(np.floor(np.log10((hi - lo) * 10.0 / width))) - 1, 20):
+        for mantissa in (1, 2, 2.5, 5):
+            step = mantissa * 10.0**exp
+            start = float(np.floor(lo / step + 1e-9) * step)
+            if start + step * width / 10.0 >= hi - 1e-12 * abs(hi):
+                fits = max(30, min(width, int(np.ceil(10.0 * (hi - start) / step - 1e-9)) + 1))
+                return start, start + step * fits / 10.0, fits
+    return lo, hi, width
+
+
 def sweep_chart(sweep: Sweep, pts: dict, width: int = 56, height: int = 15, color: bool = False) -> str:
     """A terminal chart of what a sweep measures (sweep_points, plan_sweep_points) against the swept
     value, with its range (`-`) and the other candidates as level lines: where the lowest lies and
@@ -419,10 +434,11 @@ def sweep_chart(sweep: Sweep, pts: dict, width: int = 56, height: int = 15, colo
     pad = max(0.05 * (hi - lo), 1e-4 * abs(hi))
     fig = _figure(width, height, color)
     fig.x_label, fig.y_label = sweep.key, pts["label"]
-    fig.x_ticks_fkt = lambda a, b: f"{a:.4g}"
+    fig.x_ticks_fkt = lambda a, b: f"{a:,.0f}" if abs(x).min() >= 1000 else f"{a:.4g}"
     if pts["label"] == "steps":
         fig.y_ticks_fkt = lambda a, b: f"{a:,.0f}"
-    fig.set_x_limits(min_=float(x.min()), max_=float(x.max()) if x.max() > x.min() else float(x.min()) + 1)
+    start, end, fig.width = _round_ticks(float(x.min()), float(x.max()), width)
+    fig.set_x_limits(min_=start, max_=end)
     fig.set_y_limits(min_=lo - pad, max_=hi + pad)
     legend = [f"*  {sweep.spec}"]
     ranged = np.isfinite(pts["low"]) & np.isfinite(pts["high"])

@@ -400,6 +400,7 @@ def test_compare_sweeps_a_cooldown_and_draws_the_loss_against_it(cli, tmp_path):
     assert sweep["within_error"] == close and len(close) > 1  # neighbours the law cannot tell apart
     r = cli("compare", "--schedules", "wsd:decay=0.05..0.5,cosine", "--steps", "72000")
     assert "(decay)" in r.out and "*  wsd:decay=0.05..0.5\n-  its range\n1  cosine" in r.out
+    assert "| 0         0.1       0.2       0.3       0.4       0.5" in r.out  # round ticks
     assert f"lowest at decay={sweep['best']:g} ({d['best']}): {rows[d['best']]:.4f}" in r.out
     assert "(step)" not in r.out  # the curves of ten cooldowns would overlap: the sweep is drawn instead
     assert "candidates lie within this law's held-out error" in r.err
