@@ -165,9 +165,13 @@ def merge_warnings(named: list[tuple[str, list[str]]]) -> list[str]:
         elif len(names) == 1:
             out.append(f"{names[0]}: {text}")
         else:
-            who = ", ".join(names) if len(names) <= 3 else f"{names[0]}, {names[1]} ... {names[-1]}"
-            out.append(f"{len(names)} candidates ({who}): {text}")
+            out.append(f"{len(names)} candidates ({_some(names)}): {text}")
     return out
+
+
+def _some(names: list[str], most: int = 5) -> str:
+    """Names for a message: all of them, or the first few and the last."""
+    return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most - 1])} ... {names[-1]}"
 
 
 def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = None, band: bool = True
@@ -248,10 +252,9 @@ class Comparison:
                            f"({100 * gap / self.key(best):.3f}%), less than this law's held-out error "
                            f"({100 * err:.3f}% of the loss): the forecast cannot tell them apart")
             elif close:
-                names = ", ".join(p.name for p in close)
                 out.append(f"{len(close)} candidates lie within this law's held-out error "
-                           f"({100 * err:.3f}% of the loss) of the best, '{best.name}': {names}; the "
-                           "forecast cannot tell them apart")
+                           f"({100 * err:.3f}% of the loss) of the best, '{best.name}': "
+                           f"{_some([p.name for p in close])}; the forecast cannot tell them apart")
         return out
 
     def spread(self, p: Prediction) -> tuple[float, float] | None:

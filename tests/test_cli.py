@@ -413,8 +413,8 @@ def test_compare_sweeps_a_cooldown_and_draws_the_loss_against_it(cli, tmp_path):
     far = json.loads(cli("compare", "--schedules", "wsd:decay=0.05..0.5,cosine", "--steps", "300000",
                          "--json").out)["warnings"]  # one warning for what all eleven share, not eleven
     assert [w for w in far if "far extrapolation" in w] == [
-        "11 candidates (wsd:decay=0.05, wsd:decay=0.1 ... cosine): 300000 steps is over 3x the longest "
-        "fitted run (71936); a far extrapolation"]
+        "11 candidates (wsd:decay=0.05, wsd:decay=0.1, wsd:decay=0.15, wsd:decay=0.2 ... cosine): 300000 "
+        "steps is over 3x the longest fitted run (71936); a far extrapolation"]
 
 
 def test_under_github_actions_failures_and_warnings_become_annotations(cli, monkeypatch, tmp_path):
