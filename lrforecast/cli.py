@@ -35,13 +35,12 @@ from .schedules import (
     ALIASES,
     BUILTIN,
     KEY_ALIASES,
-    SWEEP_VALUES,
     load_presets,
     log_schedule,
     parse_schedule,
     split_specs,
-    sweeps,
 )
+from .sweep import SWEEP_VALUES, plan_sweep_points, sweep_points, sweeps
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast a training run's loss curve under any learning-rate schedule.")
@@ -314,7 +313,7 @@ def compare_cmd(
         out.print(report.comparison_table(cmp))
         if chart:
             for sweep in cmp.sweeps:
-                print(report.sweep_chart(sweep, report.sweep_points(cmp, sweep), color=out.is_terminal))
+                print(report.sweep_chart(sweep, sweep_points(cmp, sweep), color=out.is_terminal))
             if not cmp.sweeps:
                 print(report.chart(cmp.ranked, color=out.is_terminal))
     if expectation is not None:
@@ -381,7 +380,7 @@ def plan_cmd(
     else:
         out.print(report.plan_table(fitted, reaches, target, longest))
         for sweep in swept if chart else ():
-            print(report.sweep_chart(sweep, report.plan_sweep_points(reaches, sweep), color=out.is_terminal))
+            print(report.sweep_chart(sweep, plan_sweep_points(reaches, sweep), color=out.is_terminal))
         if chart and not swept and (drawn := plan_curves(fitted, reaches)):
             print(report.chart(drawn, color=out.is_terminal, target=target))
     if expect_best is not None:

@@ -15,7 +15,8 @@ from .fitting import Progress
 from .law import Law
 from .metrics import curve_metrics, end_error, noise_level, range_coverage, trend_error
 from .run import Run
-from .schedules import Schedule, Sweep, expand_sweeps, parse_schedule, resolve, sweeps
+from .schedules import Schedule, parse_schedule, resolve
+from .sweep import Sweep, expand_sweeps, sweeps
 
 HORIZON_FACTOR = 3.0  # beyond 3x the longest fitted step, say the forecast is a far extrapolation
 ZERO_TAIL = 0.01  # more than 1% of the steps at LR 0 after the peak: the law's known failure

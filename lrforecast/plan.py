@@ -25,7 +25,8 @@ from .forecast import (
     validity_warnings,
 )
 from .law import Law
-from .schedules import MAX_STEPS, Schedule, expand_sweeps, parse_schedule
+from .schedules import MAX_STEPS, Schedule, parse_schedule
+from .sweep import expand_sweeps
 
 SCAN = 48  # lengths tried, geometrically spaced, before the bisection
 TOLERANCE = 1e-3  # the bisection stops at 0.1% of the length (or 1 step)

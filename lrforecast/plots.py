@@ -12,8 +12,8 @@ from .atomic import replacing
 from .errors import InputError
 from .forecast import Comparison, Prediction
 from .law import Law
-from .report import extremes, percent_off, sweep_points
-from .schedules import Sweep
+from .report import extremes, percent_off
+from .sweep import Sweep, sweep_points
 
 PLOT_BINS = 5000  # a PNG is about 1,000 pixels wide: the points drawn are thinned to this
 

@@ -33,7 +33,8 @@ from .metrics import METRICS
 from .plan import Reach
 from .readers import Source
 from .run import Run
-from .schedules import Sweep, log_schedule
+from .schedules import log_schedule
+from .sweep import Sweep, plan_sweep_points, sweep_points
 
 
 def _g(x: float, digits: int = 4) -> str:
@@ -378,33 +379,6 @@ def chart(predictions: list[Prediction], width: int = 56, height: int = 15, colo
             fig.scatter(p.steps[at], p.loss[at], marker=mark)
             legend.append(f"{mark}  {p.name}")
     return fig.show() + "\n\n" + "\n".join(legend)
-
-
-def sweep_points(cmp: Comparison, sweep: Sweep) -> dict:
-    """A swept key's values and, for each, the ranking loss and its lowest and highest over the
-    law's refits (NaN without refits)."""
-    by_name = {p.name: p for p in cmp.predictions}
-    preds = [by_name[s] for s in sweep.specs]
-    spread = np.array([cmp.spread(p) or (np.nan, np.nan) for p in preds], dtype=float)
-    return {"values": np.array(sweep.values, dtype=float), "y": np.array([cmp.key(p) for p in preds]),
-            "low": spread[:, 0], "high": spread[:, 1], "names": [p.name for p in preds],
-            "levels": [(p.name, cmp.key(p)) for p in cmp.ranked if p.name not in sweep.specs],
-            "label": "final loss" if cmp.at is None else f"loss at {cmp.at}"}
-
-
-def plan_sweep_points(reaches: list[Reach], sweep: Sweep) -> dict:
-    """A swept key's values and, for each, the steps plan found and their range (NaN: none)."""
-    def num(n: int | None) -> float:
-        return np.nan if n is None else float(n)
-
-    by_name = {r.name: r for r in reaches}
-    found = [by_name[s] for s in sweep.specs]
-    return {"values": np.array(sweep.values, dtype=float), "y": np.array([num(r.steps) for r in found]),
-            "low": np.array([num((r.steps_range or (None, None))[0]) for r in found]),
-            "high": np.array([num((r.steps_range or (None, None))[1]) for r in found]),
-            "names": [r.name for r in found], "label": "steps",
-            "levels": [(r.name, float(r.steps)) for r in reaches
-                       if r.name not in sweep.specs and r.steps is not None]}
 
 
 def _round_ticks(lo: float, hi: float, width: int) -> tuple[float, float, int]:

@@ -6,7 +6,6 @@ goes from 0 at step 0 to `peak` at step `warmup` (Hugging Face's t/W convention)
 
 from __future__ import annotations
 
-import itertools
 import math
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -44,8 +43,6 @@ DEFAULT_WSD_SHAPE = "1-sqrt"
 # steps take about 1.2 GB. Longer is refused rather than left to exhaust memory (3e9 steps, a typo,
 # would need hundreds of GB); public LLM pretraining runs take up to about a million steps.
 MAX_STEPS = 10_000_000
-SWEEP_VALUES = 10  # values of a swept key, KEY=A..B, unless /N says how many
-MAX_CANDIDATES = 100  # candidates one command compares or plans, sweeps expanded
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,7 @@ class Schedule:
             if k == "path":
                 parts[0] = f"file:{v}"
                 continue
-            parts.append(f"{k}={'/'.join(_fmt(x) for x in v) if isinstance(v, list) else _fmt(v)}")
+            parts.append(f"{k}={'/'.join(fmt_value(x) for x in v) if isinstance(v, list) else fmt_value(v)}")
         return ":".join(parts)
 
     @property
@@ -112,7 +109,8 @@ class Schedule:
         return self.lr(self.total if self.total is not None else int(run.steps[-1]) + 1)
 
 
-def _fmt(x) -> str:
+def fmt_value(x) -> str:
+    """A value as a spec writes it (3e-4, not 0.00030000000000000003)."""
     if isinstance(x, float):
         return f"{x:g}"
     return str(x)
@@ -169,7 +167,7 @@ def _decay_start(p: dict, total: int) -> int:
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def _number(text: str, key: str, spec: str) -> float:
+def parse_number(text: str, key: str, spec: str) -> float:
     try:
         x = float(text)
     except ValueError:
@@ -186,8 +184,8 @@ def _value(key: str, text: str, spec: str):
                              f"linear, cosine, exp, 1-sqrt")
         return SHAPES[text]
     if key in ("at", "to"):
-        return [_number(x, key, spec) for x in text.split("/") if x != ""]
-    x = _number(text, key, spec)
+        return [parse_number(x, key, spec) for x in text.split("/") if x != ""]
+    x = parse_number(text, key, spec)
     if key in ("total", "warmup", "decay_start", "timescale"):
         if x != round(x) or x < 0:
             raise InputError(f"schedule '{spec}': {key}={text} must be a whole number >= 0")
@@ -203,79 +201,9 @@ def split_specs(text: str) -> list[str]:
     return specs
 
 
-def expand_sweeps(specs: list[str]) -> list[str]:
-    """Each spec with a swept value, `KEY=A..B` (SWEEP_VALUES evenly spaced values from A to B) or
-    `KEY=A..B/N` (N values), as one spec per value; several sweeps in a spec give every combination.
-    `wsd:decay=0.1..0.3/3` is `wsd:decay=0.1`, `wsd:decay=0.2`, `wsd:decay=0.3`."""
-    expanded = []
-    for spec in specs:
-        head, tokens = _tokens(spec)
-        expanded.append((head, [[t for _, t in _sweep(token, spec)] for token in tokens]))
-    count = sum(math.prod(len(c) for c in choices) for _, choices in expanded)
-    if count > MAX_CANDIDATES:
-        raise InputError(f"the schedules make {count:,} candidates, more than {MAX_CANDIDATES}; sweep "
-                         "fewer values (KEY=A..B/N gives N)")
-    return [":".join([head, *combo]) for head, choices in expanded for combo in itertools.product(*choices)]
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """One key of one spec swept over values: the candidate spec of each value."""
-
-    spec: str
-    key: str
-    values: tuple[float, ...]
-    specs: tuple[str, ...]
-
-
-def sweeps(specs: list[str]) -> list[Sweep]:
-    """The specs that sweep exactly one key over at least two values (a spec sweeping two keys is a
-    grid, with no one axis to draw)."""
-    out = []
-    for spec in specs:
-        head, tokens = _tokens(spec)
-        choices = [_sweep(token, spec) for token in tokens]
-        swept = [i for i, c in enumerate(choices) if len(c) > 1]
-        if len(swept) == 1:
-            i = swept[0]
-            key = _key(tokens[i].partition("=")[0])
-            out.append(Sweep(spec, key, tuple(v for v, _ in choices[i]),
-                             tuple(":".join([head, *tokens[:i], t, *tokens[i + 1:]]) for _, t in choices[i])))
-    return out
-
-
-def _key(text: str) -> str:
+def canonical_key(text: str) -> str:
     """A key as the grammar knows it (`min_lr` is `min`)."""
     return KEY_ALIASES.get(text.strip().lower(), text.strip().lower())
-
-
-def _tokens(spec: str) -> tuple[str, list[str]]:
-    """A spec's name and its KEY=VALUE tokens (none for file:, whose path may hold '..')."""
-    head, *tokens = spec.split(":")
-    return (spec, []) if head.strip().lower() == "file" else (head, tokens)
-
-
-def _sweep(token: str, spec: str) -> list[tuple[float | None, str]]:
-    """Each value of a swept `KEY=A..B[/N]` with its token `KEY=VALUE`, or [(None, token)] if the
-    token sweeps nothing."""
-    key, eq, text = token.partition("=")
-    if not eq or ".." not in text:
-        return [(None, token)]
-    bounds, _, count = text.partition("/")
-    low, _, high = bounds.partition("..")
-    name = _key(key)
-    a, b = _number(low, name, spec), _number(high, name, spec)
-    n = SWEEP_VALUES
-    if count:
-        n = _number(count, f"{name} count", spec)
-        if n != round(n) or not 2 <= n <= MAX_CANDIDATES:
-            raise InputError(f"schedule '{spec}': in {token}, the count after / must be a whole number "
-                             f"from 2 to {MAX_CANDIDATES} (the values to sweep)")
-    values = np.linspace(a, b, int(n))
-    if name in ("total", "warmup", "decay_start", "timescale"):
-        values = np.round(values).astype(np.int64)
-    texts = dict.fromkeys(_fmt(v) for v in values.tolist())  # 0.15, not 0.15000000000000002
-    return [(float(t), f"{key}={t}") for t in texts]
 
 
 def parse_schedule(spec: str, defaults: dict | None = None) -> Schedule:
@@ -308,7 +236,7 @@ def _parse_keys(name: str, params: dict, rest: str, spec: str, label: str,
                 defaults: dict | None) -> Schedule:
     for token in filter(None, rest.split(":")):
         key, eq, text = token.partition("=")
-        key = _key(key)
+        key = canonical_key(key)
         if not eq or not text:
             raise InputError(f"schedule '{spec}': '{token}' is not KEY=VALUE")
         if key not in KEYS[name]:

@@ -1,0 +1,120 @@
+"""Sweeps: a schedule value written `KEY=A..B` (or `A..B/N`) stands for several candidates, one per
+value, in compare and plan; and, for a sweep of one key, what each value gives (the ranking loss, or
+the steps plan finds) for the charts and reports to draw against the value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import InputError
+from .schedules import canonical_key, fmt_value, parse_number
+
+if TYPE_CHECKING:
+    from .forecast import Comparison
+    from .plan import Reach
+
+SWEEP_VALUES = 10  # values of a swept key, KEY=A..B, unless /N says how many
+MAX_CANDIDATES = 100  # candidates one command compares or plans, sweeps expanded
+
+
+def expand_sweeps(specs: list[str]) -> list[str]:
+    """Each spec with a swept value, `KEY=A..B` (SWEEP_VALUES evenly spaced values from A to B) or
+    `KEY=A..B/N` (N values), as one spec per value; several sweeps in a spec give every combination.
+    `wsd:decay=0.1..0.3/3` is `wsd:decay=0.1`, `wsd:decay=0.2`, `wsd:decay=0.3`."""
+    expanded = []
+    for spec in specs:
+        head, tokens = _tokens(spec)
+        expanded.append((head, [[t for _, t in _sweep(token, spec)] for token in tokens]))
+    count = sum(math.prod(len(c) for c in choices) for _, choices in expanded)
+    if count > MAX_CANDIDATES:
+        raise InputError(f"the schedules make {count:,} candidates, more than {MAX_CANDIDATES}; sweep "
+                         "fewer values (KEY=A..B/N gives N)")
+    return [":".join([head, *combo]) for head, choices in expanded for combo in itertools.product(*choices)]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One key of one spec swept over values: the candidate spec of each value."""
+
+    spec: str
+    key: str
+    values: tuple[float, ...]
+    specs: tuple[str, ...]
+
+
+def sweeps(specs: list[str]) -> list[Sweep]:
+    """The specs that sweep exactly one key over at least two values (a spec sweeping two keys is a
+    grid, with no one axis to draw)."""
+    out = []
+    for spec in specs:
+        head, tokens = _tokens(spec)
+        choices = [_sweep(token, spec) for token in tokens]
+        swept = [i for i, c in enumerate(choices) if len(c) > 1]
+        if len(swept) == 1:
+            i = swept[0]
+            key = canonical_key(tokens[i].partition("=")[0])
+            out.append(Sweep(spec, key, tuple(v for v, _ in choices[i]),
+                             tuple(":".join([head, *tokens[:i], t, *tokens[i + 1:]]) for _, t in choices[i])))
+    return out
+
+
+def _tokens(spec: str) -> tuple[str, list[str]]:
+    """A spec's name and its KEY=VALUE tokens (none for file:, whose path may hold '..')."""
+    head, *tokens = spec.split(":")
+    return (spec, []) if head.strip().lower() == "file" else (head, tokens)
+
+
+def _sweep(token: str, spec: str) -> list[tuple[float | None, str]]:
+    """Each value of a swept `KEY=A..B[/N]` with its token `KEY=VALUE`, or [(None, token)] if the
+    token sweeps nothing."""
+    key, eq, text = token.partition("=")
+    if not eq or ".." not in text:
+        return [(None, token)]
+    bounds, _, count = text.partition("/")
+    low, _, high = bounds.partition("..")
+    name = canonical_key(key)
+    a, b = parse_number(low, name, spec), parse_number(high, name, spec)
+    n = SWEEP_VALUES
+    if count:
+        n = parse_number(count, f"{name} count", spec)
+        if n != round(n) or not 2 <= n <= MAX_CANDIDATES:
+            raise InputError(f"schedule '{spec}': in {token}, the count after / must be a whole number "
+                             f"from 2 to {MAX_CANDIDATES} (the values to sweep)")
+    values = np.linspace(a, b, int(n))
+    if name in ("total", "warmup", "decay_start", "timescale"):
+        values = np.round(values).astype(np.int64)
+    texts = dict.fromkeys(fmt_value(v) for v in values.tolist())  # 0.15, not 0.15000000000000002
+    return [(float(t), f"{key}={t}") for t in texts]
+
+
+def sweep_points(cmp: Comparison, sweep: Sweep) -> dict:
+    """A swept key's values and, for each, the ranking loss and its lowest and highest over the
+    law's refits (NaN without refits)."""
+    by_name = {p.name: p for p in cmp.predictions}
+    preds = [by_name[s] for s in sweep.specs]
+    spread = np.array([cmp.spread(p) or (np.nan, np.nan) for p in preds], dtype=float)
+    return {"values": np.array(sweep.values, dtype=float), "y": np.array([cmp.key(p) for p in preds]),
+            "low": spread[:, 0], "high": spread[:, 1], "names": [p.name for p in preds],
+            "levels": [(p.name, cmp.key(p)) for p in cmp.ranked if p.name not in sweep.specs],
+            "label": "final loss" if cmp.at is None else f"loss at {cmp.at}"}
+
+
+def plan_sweep_points(reaches: list[Reach], sweep: Sweep) -> dict:
+    """A swept key's values and, for each, the steps plan found and their range (NaN: none)."""
+    def num(n: int | None) -> float:
+        return np.nan if n is None else float(n)
+
+    by_name = {r.name: r for r in reaches}
+    found = [by_name[s] for s in sweep.specs]
+    return {"values": np.array(sweep.values, dtype=float), "y": np.array([num(r.steps) for r in found]),
+            "low": np.array([num((r.steps_range or (None, None))[0]) for r in found]),
+            "high": np.array([num((r.steps_range or (None, None))[1]) for r in found]),
+            "names": [r.name for r in found], "label": "steps",
+            "levels": [(r.name, float(r.steps)) for r in reaches
+                       if r.name not in sweep.specs and r.steps is not None]}
