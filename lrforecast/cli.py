@@ -23,7 +23,7 @@ from .forecast import compare as compare_schedules
 from .forecast import evaluate as evaluate_law
 from .forecast import law_defaults, merge_warnings
 from .forecast import predict as predict_schedule
-from .law import Law
+from .law import Law, is_law_path
 from .laws import LAWS, multipower
 from .plan import MAX_FACTOR, needs_fewest, search_limit
 from .plan import curves as plan_curves
@@ -456,13 +456,23 @@ def _in_range(held: dict, step: int) -> str:
 
 @app.command("inspect")
 def inspect_cmd(
-    source: Annotated[Path, typer.Argument(help="A log file or TensorBoard directory.")],
+    source: Annotated[Path, typer.Argument(help="A log file or directory, or a law file.")],
     json_out: JsonOpt = False,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
     duplicates: DupOpt = "last", run: RunOpt = None, pattern: PatternOpt = None,
     verify_crc: Annotated[bool, typer.Option("--verify-crc", help="Check TensorBoard CRCs.")] = False,
 ) -> None:
-    """Show what a log holds: format, runs, series, the chosen fields, cleaning, and a chart."""
+    """Show what a log holds: format, runs, series, the chosen fields, cleaning, and a chart; or,
+    for a law file, what it was fitted on and how sure it is."""
+    if is_law_path(source):
+        fitted = Law.load(source)
+        if json_out:
+            print(json.dumps(fitted.to_dict(), indent=2))
+            return
+        out.print(report.params_table(fitted))
+        out.print(report.metrics_table(fitted.runs, "Fit on each run"))
+        _note(report.law_description(fitted))
+        return
     src = read_source(source, format=fmt, step_key=step_key, pattern=pattern, verify=verify_crc)
     if run is None and len(src.runs) > 1:  # show them all; fit and evaluate need --run
         runs = []

@@ -62,6 +62,26 @@ def _add_rows(t: Table, rows: list[list[str]]) -> Table:
     return t
 
 
+def law_description(law: Law) -> list[str]:
+    """What a law file holds, in a few lines: what it was fitted on, how sure it is, its notes."""
+    runs = ", ".join(r.get("name", "?") for r in law.runs)
+    lines = [f"{law.name} law fitted on {len(law.runs)} run(s) ({runs}) from step "
+             f"{law.fit_window.get('from_step')} to {law.horizon}; peak LR {law.peak_lr:g}, warmup "
+             f"{law.warmup} (mode {law.warmup_mode}); forecasts default to {law.total} steps"]
+    if (err := held_out_error(law)) is not None:
+        held = law.options["held_out"]
+        end = held_out_end_error(law)
+        lines.append(f"held-out error: {100 * err:.3g}% of the loss on average"
+                     + (f", {100 * end:.3g}% at the end of a held-out run" if end is not None else "")
+                     + f" ({held.get('how', 'cross-validated')}); {len(law.refits)} refit(s) for the range"
+                     + blind_to_decay(law))
+    else:
+        lines.append("no held-out error: the law was not cross-validated, so its forecasts have no range")
+    if (rule := law.options.get("selection", {}).get("rule")) is not None:
+        lines.append(f"chosen by law auto: {rule}")
+    return lines + law.notes
+
+
 def params_table(law: Law) -> Table:
     t = Table(title=f"{law.name} law (warmup {law.warmup_mode}, from step "
                     f"{law.fit_window.get('from_step')})", title_justify="left")

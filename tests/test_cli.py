@@ -209,9 +209,18 @@ def test_a_log_and_a_law_given_in_each_others_place(cli, tmp_path, mpl_runs):
     assert r.code == 2 and "not a law file" in r.err and f"fit it first: lrforecast fit {log} -o" in r.err
     law = tmp_path / "law.json"
     assert cli("fit", log, "--law", "momentum", "-o", law).code == 0
-    for command in ("inspect", "fit"):
-        r = cli(command, law)
-        assert r.code == 2 and "is an lrforecast law file, not a training log" in r.err
+    r = cli("fit", law)
+    assert r.code == 2 and "is an lrforecast law file, not a training log" in r.err
+    r = cli("inspect", law)  # inspect describes a law file instead
+    held = json.loads(law.read_text())["options"]["held_out"]
+    assert r.code == 0 and "momentum law fitted on 1 run(s) (cosine_24000) from step" in r.err
+    assert f"held-out error: {100 * held['TrendE']:.3g}% of the loss on average" in r.err and "lam" in r.out
+    assert json.loads(cli("inspect", law, "--json").out) == json.loads(law.read_text())
+    bare = tmp_path / "bare.json"
+    d = json.loads(law.read_text())
+    d["options"].pop("held_out")
+    bare.write_text(json.dumps(d))
+    assert "no held-out error: the law was not cross-validated" in cli("inspect", bare).err
     short = cli("compare", law, "--schedules", "cosine", "--steps", "500")
     assert short.code == 0 and "before the first fitted step (1196)" in short.err
 

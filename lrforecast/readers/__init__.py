@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..law import is_law_file
 from ..run import Run
 from .detect import LOSS_KEYS, LR_KEYS, LR_PATTERN, pick
 from .hf import looks_like_trainer_state, read_trainer_state
@@ -79,9 +80,9 @@ def detect_format(path: Path) -> str:
                          "event file (events.out.tfevents.*), a W&B run file or MLflow's mlflow.db")
     if head.startswith(LFS_MAGIC):
         raise InputError(f"{path} is a Git LFS pointer, not the log itself; fetch it with 'git lfs pull'")
-    if b'"tool": "lrforecast"' in head[:200]:
+    if is_law_file(head):
         raise InputError(f"{path} is an lrforecast law file, not a training log; give it to predict, "
-                         "compare, plan or evaluate")
+                         "compare, plan or evaluate (inspect describes it)")
     if looks_like_trainer_state(head):
         return "trainer_state"
     if head.lstrip().startswith(b"{'"):  # a Python dict printed by the Hugging Face Trainer
