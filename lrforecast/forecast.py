@@ -246,7 +246,7 @@ class Comparison:
         err = held_out_error(self.law)
         if err is not None and len(self.predictions) > 1:
             best, *rest = self.ranked
-            close = [p for p in rest if self.key(p) - self.key(best) < err * self.key(best)]
+            close = [p for p in rest if self.cannot_tell(self.key(best), self.key(p))]
             if len(close) == 1:
                 gap = self.key(close[0]) - self.key(best)
                 out.append(f"'{best.name}' and '{close[0].name}' differ by {gap:.4f} "
@@ -257,6 +257,11 @@ class Comparison:
                            f"({100 * err:.3f}% of the loss) of the best, '{best.name}': "
                            f"{_some([p.name for p in close])}; the forecast cannot tell them apart")
         return out
+
+    def cannot_tell(self, best: float, value):
+        """Whether a ranking loss `value` (a float or an array) lies within the law's held-out error
+        above `best`: a difference the forecast cannot resolve (for a law with a held-out error)."""
+        return value - best < held_out_error(self.law) * best
 
     def spread(self, p: Prediction) -> tuple[float, float] | None:
         """The lowest and highest ranking loss of `p` over the law and its refits."""

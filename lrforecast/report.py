@@ -151,8 +151,7 @@ def sweep_json(cmp: Comparison, sweep: Sweep) -> dict:
     pts = sweep_points(cmp, sweep)
     y = pts["y"]
     best = int(np.argmin(y))
-    err = held_out_error(cmp.law)
-    close = None if err is None else pts["values"][y - y[best] < err * y[best]].tolist()
+    close = None if held_out_error(cmp.law) is None else pts["values"][cmp.cannot_tell(y[best], y)].tolist()
     return {"schedule": sweep.spec, "key": sweep.key, "values": pts["values"].tolist(), "loss": y.tolist(),
             "best": float(pts["values"][best]), "best_name": pts["names"][best], "within_error": close}
 
