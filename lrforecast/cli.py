@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from typer._click.exceptions import ClickException
 
-from . import __version__, plots, report
+from . import __version__, charts, plots, report
 from .areas import WARMUP_MODES
 from .errors import EXIT_EXPECTATION, InputError, LRForecastError
 from .fitting import DEFAULT_WARMUP_MODE, fit
@@ -260,7 +260,7 @@ def predict_cmd(
         return
     if output is None and every is None and _to_terminal():  # a person reads it, not a program
         out.print(report.prediction_summary(pred))
-        print(report.chart([pred], color=out.is_terminal))
+        print(charts.chart([pred], color=out.is_terminal))
         _note(["every step as CSV: -o curve.csv (or .parquet), --every 1, or pipe it (| head)"])
         return
     text = report.write_prediction(pred, None if output is None else str(output))
@@ -313,9 +313,9 @@ def compare_cmd(
         out.print(report.comparison_table(cmp))
         if chart:
             for sweep in cmp.sweeps:
-                print(report.sweep_chart(sweep, sweep_points(cmp, sweep), color=out.is_terminal))
+                print(charts.sweep_chart(sweep, sweep_points(cmp, sweep), color=out.is_terminal))
             if not cmp.sweeps:
-                print(report.chart(cmp.ranked, color=out.is_terminal))
+                print(charts.chart(cmp.ranked, color=out.is_terminal))
     if expectation is not None:
         limit = f"within {max_gap:g} of the best" if max_gap is not None else "ranked first"
         _expectation(passed, f"'{expect_best}' must be {limit}; it ranks {rank} (gap {gap:+.4f})")
@@ -380,9 +380,9 @@ def plan_cmd(
     else:
         out.print(report.plan_table(fitted, reaches, target, longest))
         for sweep in swept if chart else ():
-            print(report.sweep_chart(sweep, plan_sweep_points(reaches, sweep), color=out.is_terminal))
+            print(charts.sweep_chart(sweep, plan_sweep_points(reaches, sweep), color=out.is_terminal))
         if chart and not swept and (drawn := plan_curves(fitted, reaches)):
-            print(report.chart(drawn, color=out.is_terminal, target=target))
+            print(charts.chart(drawn, color=out.is_terminal, target=target))
     if expect_best is not None:
         _expectation(passed, f"'{expect_best}' must need the fewest steps; "
                      + (f"'{reaches[0].name}' does" if reaches[0].steps else f"none reaches {target:g}"))
@@ -443,7 +443,7 @@ def _evaluation_text(fitted: Law, observed: Run, result: dict, chart: bool) -> N
         _note([f"the forecast range holds {100 * held['held']:.0f}% of the run's trend and "
                f"{'' if held['end_held'] else 'not '}its final loss"])
     if chart:
-        print(report.backtest_chart(result, color=out.is_terminal))
+        print(charts.backtest_chart(result, color=out.is_terminal))
 
 
 def _in_range(held: dict, step: int) -> str:
@@ -498,7 +498,7 @@ def inspect_cmd(
     schedule = log_schedule(chosen)
     if schedule not in (None, "logged"):
         _note([f"{chosen.name}: the LR is logged every few steps and follows {schedule}"])
-    print(report.loss_chart(chosen, color=out.is_terminal))
+    print(charts.loss_chart(chosen, color=out.is_terminal))
 
 
 @app.command("schedules")

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import replacing
+from .charts import extremes, percent_off
 from .errors import InputError
 from .forecast import Comparison, Prediction
 from .law import Law
-from .report import extremes, percent_off
 from .sweep import Sweep, sweep_points
 
 PLOT_BINS = 5000  # a PNG is about 1,000 pixels wide: the points drawn are thinned to this

@@ -484,8 +484,8 @@ def test_tables_on_a_narrow_console_fold_names_and_never_cut_numbers():
 
 
 def test_charts_of_long_logs_are_thinned_but_keep_spikes():
+    from lrforecast.charts import CHART_BINS, extremes
     from lrforecast.readers import read_run
-    from lrforecast.report import CHART_BINS, extremes
 
     from .conftest import REAL
     loss = read_run(REAL / "llmc-gpt2-124m-fineweb10b-stdout.log").loss.copy()  # 19,559 points
