@@ -24,7 +24,7 @@ from .forecast import evaluate as evaluate_law
 from .forecast import law_defaults, merge_warnings
 from .forecast import predict as predict_schedule
 from .law import Law, is_law_path
-from .laws import LAWS, multipower
+from .laws import LAWS
 from .plan import MAX_FACTOR, needs_fewest, search_limit
 from .plan import curves as plan_curves
 from .plan import plan as plan_lengths
@@ -173,6 +173,13 @@ def _check_plot(path: Path | None, inputs: list[Path]) -> None:
         plots.check_plot_path(path)
 
 
+def _law_defaults(weight: str, centre: str | None = None) -> str:
+    """Each law's default for a pull, for --help: 'multipower 0.3 towards 4.2%'."""
+    return ", ".join(f"{name} {getattr(m, weight):g}"
+                     + (f" towards {100 * getattr(m, centre):g}%" if centre else "")
+                     for name, m in LAWS.items() if getattr(m, weight, None) is not None)
+
+
 @app.command("fit")
 def fit_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Loss logs, fitted jointly.")],
@@ -191,12 +198,11 @@ def fit_cmd(
     robust: Annotated[bool, typer.Option(
         "--robust/--squares", help="Huber loss (delta 1e-3) or squares of the relative residuals.")] = True,
     prior: Annotated[float | None, typer.Option(
-        "--prior", help="Pull of the multi-power law's nonlinear parameters to its prior "
-        f"(default {multipower.PRIOR_WEIGHT:g}; 0: none).")] = None,
+        "--prior", help="Pull of a law's shape parameters towards its prior (default "
+        f"{_law_defaults('PRIOR_WEIGHT')}; 0: none).")] = None,
     gain: Annotated[float | None, typer.Option(
-        "--gain-prior", help="Pull of the multi-power law's annealing coefficient towards "
-        f"{100 * multipower.GAIN_PRIOR:g}% of the loss per unit of peak LR "
-        f"(default {multipower.GAIN_WEIGHT:g}; 0: none).")] = None,
+        "--gain-prior", help="Pull of a law's annealing gain towards its share of the loss per unit "
+        f"of peak LR (default {_law_defaults('GAIN_WEIGHT', 'GAIN_PRIOR')}; 0: none).")] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
     duplicates: DupOpt = "last", run: RunsOpt = None, pattern: PatternOpt = None,
@@ -551,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         rc = app(args=argv, prog_name="lrforecast", standalone_mode=False)
         return rc if isinstance(rc, int) else 0
     except LRForecastError as e:
-        _emit("error", "red", str(e))
+        _emit("error", "red", _flagged(e))
         return e.exit_code
     except ClickException as e:
         _emit("error", "red", f"{e.format_message()} (see 'lrforecast --help')")
@@ -574,6 +580,19 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[red]internal error:[/] {type(e).__name__}: {escape(str(e))} (set LRFORECAST_DEBUG=1 "
                   "for details)", highlight=False, markup=True)
         return 4
+
+
+# the library names its parameters; on the command line they are these flags
+FLAGS = {"prior": "--prior", "gain": "--gain-prior", "lam": "--lambda", "from_step": "--from-step",
+         "every": "--every", "at": "--at", "max_steps": "--max-steps", "target": "--target-loss"}
+
+
+def _flagged(e: LRForecastError) -> str:
+    """The error's message with the library parameter it names (`prior must be ...`) called by its
+    command-line flag (`--prior must be ...`)."""
+    text = str(e)
+    flag = FLAGS.get(getattr(e, "param", None) or "")
+    return flag + text[len(e.param):] if flag and text.startswith(e.param) else text
 
 
 def run_main() -> None:

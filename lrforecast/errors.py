@@ -13,10 +13,11 @@ class LRForecastError(Exception):
 
     exit_code = EXIT_INPUT
 
-    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+    def __init__(self, message: str, *, exit_code: int | None = None, param: str | None = None) -> None:
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+        self.param = param  # the Python parameter at fault, which the CLI names by its flag
 
 
 class InputError(LRForecastError):

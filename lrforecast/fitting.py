@@ -19,7 +19,20 @@ from .areas import DECAY_SEEN, WARMUP_MODES, lr_decay
 from .errors import FitError, InputError
 from .law import Law
 from .laws import get_form
-from .laws.base import Curve
+from .laws.base import (
+    FLOOR,
+    GAIN,
+    SCALE,
+    Curve,
+    column,
+    decode,
+    free_shapes,
+    linear,
+    named,
+    prior_centre,
+    search_space,
+    shapes,
+)
 from .metrics import curve_metrics, mean_metrics, noise_level
 from .run import Run
 from .schedules import LR_MISMATCH, Schedule, lr_alignment, resolve
@@ -114,10 +127,13 @@ def _alignment_notes(run: Run, sched: Schedule, eta: np.ndarray) -> list[str]:
     return [text]
 
 
-def _solve(X: np.ndarray, y: np.ndarray, robust: bool, extra: tuple[np.ndarray, float] | None = None
-           ) -> tuple[np.ndarray, float]:
-    """Linear coefficients minimising relative residuals, A and C (columns 1..) kept >= 0.
-    `extra` is one more equation (row @ coef = target), counted as it is: the gain prior."""
+def _solve(X: np.ndarray, y: np.ndarray, robust: bool, extra: tuple[np.ndarray, float] | None = None,
+           free: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Linear coefficients minimising relative residuals; those not marked `free` (default: all but
+    the first column, the floor) kept >= 0. `extra` is one more equation (row @ coef = target),
+    counted as it is: the gain prior."""
+    if free is None:
+        free = np.arange(X.shape[1]) == 0
     w = 1.0 / y
     weights = np.ones_like(y)
     for _ in range(6 if robust else 1):
@@ -126,8 +142,8 @@ def _solve(X: np.ndarray, y: np.ndarray, robust: bool, extra: tuple[np.ndarray, 
         if extra is not None:
             Aw, bw = np.vstack([Aw, extra[0]]), np.r_[bw, extra[1]]
         coef = np.linalg.lstsq(Aw, bw, rcond=None)[0]
-        if np.any(coef[1:] < 0):
-            lo = np.r_[-np.inf, np.zeros(X.shape[1] - 1)]
+        if np.any(coef[~free] < 0):
+            lo = np.where(free, -np.inf, 0.0)
             coef = lsq_linear(Aw, bw, bounds=(lo, np.inf), method="bvls").x
         r = (y - X @ coef) * w
         if robust:
@@ -150,8 +166,8 @@ def _gain_equation(form, weight: float, y: np.ndarray, schedules: Sequence[Sched
         return None
     target = form.GAIN_PRIOR * float(np.median(y)) / max(s.peak for s in schedules)
     root = np.sqrt(weight / scale)
-    row = np.zeros(len(form.linear))
-    row[-1] = root / target
+    row = np.zeros(len(linear(form)))
+    row[column(form, GAIN)] = root / target
     return row, float(root)
 
 
@@ -191,30 +207,25 @@ def fit_law(
     PRIOR (default: the law's PRIOR_WEIGHT; 0 turns it off), `gain` one of the annealing
     coefficient towards the law's GAIN_PRIOR (default GAIN_WEIGHT; 0 turns it off)."""
     form = get_form(law)
-    for option, value in (("--prior", prior), ("--gain-prior", gain)):
+    for option, value in (("prior", prior), ("gain", gain)):
         if value is not None and not (np.isfinite(value) and value >= 0):
-            raise InputError(f"{option} must be a weight >= 0 (0 turns the pull off), got {value}")
+            raise InputError(f"{option} must be a weight >= 0 (0 turns the pull off), got {value}",
+                             param=option)
     if getattr(form, "GAIN_PRIOR", None) is None:
         gain = 0.0
     elif gain is None:
         gain = form.GAIN_WEIGHT
     schedules = resolved(runs, schedules)
-    z_prior = getattr(form, "PRIOR", None)
+    fixed = _fixed(form, {"lam": lam})
+    z_prior = prior_centre(form, fixed)
     if z_prior is None:
         prior = 0.0
     elif prior is None:
         prior = form.PRIOR_WEIGHT
     if from_step is not None and from_step < 0:
-        raise InputError(f"--from-step must be a step >= 0, got {from_step}")
+        raise InputError(f"from_step must be a step >= 0, got {from_step}", param="from_step")
     if warmup_mode not in WARMUP_MODES:
         raise InputError(f"warmup mode '{warmup_mode}' is unknown; use one of {', '.join(WARMUP_MODES)}")
-    fixed = {}
-    if lam is not None:
-        if "lam" not in form.nonlinear:
-            raise InputError(f"--lambda does not apply to the {law} law")
-        if not 0.0 <= lam < 1.0:
-            raise InputError(f"--lambda must lie in [0, 1), got {lam}")
-        fixed["lam"] = float(lam)
     data, notes, start = prepare(runs, schedules, from_step)
     decay = max(lr_decay(d.curve.eta, int(d.curve.steps[-1])) for d in data)
     if decay < DECAY_SEEN:
@@ -222,7 +233,7 @@ def fit_law(
                   "is not learned from what a decay does to the loss and forecasts of schedules that "
                   "decay are guesses")
         notes.append(f"no fitted run has an LR decay (the LR falls at most {100 * decay:.0f}% below its "
-                     f"peak before the last fitted point), so the annealing term ({form.linear[2]}) "
+                     f"peak before the last fitted point), so the annealing term ({named(form, GAIN)}) "
                      f"{source}. Fit a run that decays as well (a short cooldown from a checkpoint is "
                      "enough)")
     y = np.concatenate([d.y for d in data])
@@ -231,14 +242,14 @@ def fit_law(
     extra = _gain_equation(form, gain, y, schedules, scale)
 
     def objective(z) -> float:
-        theta = form.decode(z, fixed)
+        theta = decode(form, z, fixed)
         X = np.vstack([form.basis(d.curve, theta, warmup_mode, cache) for d in data])
         if not np.all(np.isfinite(X)):
             return np.inf
-        penalty = prior * float(np.sum((np.asarray(z) - z_prior) ** 2)) if prior else 0.0
+        penalty = prior * float(np.nansum((np.asarray(z) - z_prior) ** 2)) if prior else 0.0
         return _solve(X, y, robust, extra)[1] * scale + penalty
 
-    grids, bounds = form.search_space(fixed)
+    grids, bounds = search_space(form, fixed)
     mesh = np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1)
     values = np.empty(len(mesh))
     for i, z in enumerate(mesh):
@@ -255,19 +266,20 @@ def fit_law(
             progress(len(mesh) + k + 1, len(mesh) + N_REFINE)
     if best_z is None or not np.isfinite(best_f):
         raise FitError("the fit did not converge to finite parameters; check the runs and schedules")
-    theta = form.decode(best_z, fixed)
+    theta = decode(form, best_z, fixed)
     X_all = [form.basis(d.curve, theta, warmup_mode) for d in data]
     coef, _ = _solve(np.vstack(X_all), y, robust, extra)
-    params = {**dict(zip(form.linear, map(float, coef), strict=True)), **theta}
+    params = {**{p.name: float(c) for p, c in zip(linear(form), coef, strict=True)}, **theta}
     if not all(np.isfinite(v) for v in params.values()):
         raise FitError(f"the fit gave non-finite parameters {params}; check the runs and schedules")
-    fall = coef[1] * np.ptp(np.concatenate([X[:, 1] for X in X_all]))  # what the power law explains
+    a = column(form, SCALE)  # what the power law explains
+    fall = coef[a] * np.ptp(np.concatenate([X[:, a] for X in X_all]))
     rising = [note for d in data for note in _rising_note(d)]
     if not fall > 1e-6 * float(np.median(y)):
         raise FitError("the fit is degenerate (no power-law decrease, A = 0): the loss does not fall "
                        "with the LR area; "
                        + (rising[0] if rising else "fit more of the run or check the loss column"))
-    for (lo, hi), zi, nm in zip(bounds, best_z, _search_names(form, fixed), strict=True):
+    for (lo, hi), zi, nm in zip(bounds, best_z, [s.name for s in free_shapes(form, fixed)], strict=True):
         if min(zi - lo, hi - zi) < 1e-6 * (hi - lo):
             edge = "lower" if zi - lo < hi - zi else "upper"
             notes.append(f"{nm} ended at the {edge} edge of its search range; the fit may be poorly "
@@ -281,8 +293,9 @@ def fit_law(
                          "noise": noise_level(d.y)})
         notes += _run_notes(run_info[-1], d, pred)
     notes += rising
-    if params["L0"] < 0:
-        notes.append(f"L0 = {params['L0']:.3g}: the loss the law tends to with unlimited training is "
+    floor = named(form, FLOOR)
+    if params[floor] < 0:
+        notes.append(f"{floor} = {params[floor]:.3g}: the loss the law tends to with unlimited training is "
                      "below zero, which no cross-entropy loss can reach, so the law does not describe "
                      "this run (as when fine-tuning drives the loss towards zero) and forecasts past "
                      "the fitted steps are not meaningful")
@@ -342,5 +355,17 @@ def _fit_quality_notes(info: dict) -> list[str]:
             f"scatter: the law does not describe this run well; treat forecasts from it as rough"]
 
 
-def _search_names(form, fixed: dict) -> list[str]:
-    return [n for n in form.nonlinear if n not in fixed]
+def _fixed(form, values: dict[str, float | None]) -> dict[str, float]:
+    """The shape parameters a user fixed (None: not fixed), checked against the law's contract."""
+    fixed = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        param = next((p for p in shapes(form) if p.name == name), None)
+        if param is None or param.fix_range is None:
+            raise InputError(f"{name} does not apply to the {form.name} law", param=name)
+        lo, hi = param.fix_range
+        if not lo <= value < hi:
+            raise InputError(f"{name} must lie in [{lo:g}, {hi:g}), got {value}", param=name)
+        fixed[name] = float(value)
+    return fixed

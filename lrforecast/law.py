@@ -13,7 +13,7 @@ from . import __version__
 from .atomic import replacing
 from .errors import InputError
 from .laws import get_form
-from .laws.base import Curve
+from .laws.base import FLOOR, Curve, linear, named, shapes
 
 SCHEMA_VERSION = 1
 TOOL = "lrforecast"
@@ -55,11 +55,21 @@ class Law:
     def form(self):
         return get_form(self.name)
 
+    @property
+    def floor_name(self) -> str | None:
+        """The name of the law's floor parameter (L0): the loss it tends to with unlimited training."""
+        return named(self.form, FLOOR)
+
+    @property
+    def floor(self) -> float | None:
+        """The loss the law tends to with unlimited training (its floor parameter, L0)."""
+        return None if self.floor_name is None else float(self.params[self.floor_name])
+
     def predict_lr(self, eta: np.ndarray, steps: np.ndarray, warmup: int = 0) -> np.ndarray:
         """Predicted loss at `steps` of the per-step LR `eta` (NaN where the law is undefined)."""
         form = self.form
-        theta = {k: self.params[k] for k in form.nonlinear}
-        coef = np.array([self.params[k] for k in form.linear])
+        theta = {p.name: self.params[p.name] for p in shapes(form)}
+        coef = np.array([self.params[p.name] for p in linear(form)])
         X = form.basis(Curve(eta, np.asarray(steps, dtype=np.int64), warmup), theta, self.warmup_mode)
         return X @ coef
 
@@ -89,7 +99,7 @@ class Law:
             )
         try:
             form = get_form(d["law"])
-            params = {k: float(d["params"][k]) for k in form.linear + form.nonlinear}
+            params = {p.name: float(d["params"][p.name]) for p in form.PARAMS}
             return cls(name=d["law"], params=params, warmup_mode=d["warmup_mode"],
                        peak_lr=float(d["peak_lr"]), warmup=int(d["warmup"]), horizon=int(d["horizon"]),
                        total=int(d["total"]),

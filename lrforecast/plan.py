@@ -104,10 +104,10 @@ def _searchable(spec: str, defaults: dict) -> Schedule:
 
 def unreached(law: Law, name: str, target: float, longest: int, loss: float) -> str:
     """Why a candidate has no length: the target lies below the law's floor, or beyond the search."""
-    floor = law.params.get("L0")
+    floor = law.floor
     if floor is not None and target <= floor:
-        return (f"{name}: {target:g} is at or below the law's floor (L0 = {floor:.4f}), the loss it "
-                "tends to with unlimited training, so no length reaches it")
+        return (f"{name}: {target:g} is at or below the law's floor ({law.floor_name} = {floor:.4f}), "
+                "the loss it tends to with unlimited training, so no length reaches it")
     return (f"{name}: does not reach {target:g} within {longest:,} steps (its loss there: {loss:.4f}); "
             "raise --max-steps or the target")
 

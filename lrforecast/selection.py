@@ -34,6 +34,7 @@ from .fitting import Progress, fit_law
 from .forecast import BLIND_TO_DECAY, evaluate
 from .law import Law
 from .laws import LAWS
+from .laws.base import shapes
 from .metrics import METRICS, mean_metrics
 from .run import Run
 from .schedules import Schedule
@@ -102,7 +103,7 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
              **options) -> Law:
     """Fit every law, cross-validate each, keep one by `choose` and say why and by how much."""
     scores, laws, failures = {}, {}, {}
-    names = [n for n in LAWS if not (options.get("lam") is not None and n != "momentum")]
+    names = [n for n in LAWS if fixes_apply(n, options)]
     tick = _counter(progress, len(names) * fits_per_law(len(runs)))
     for name in names:
         try:
@@ -153,6 +154,14 @@ def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: st
     if score["mean"]:
         fitted.notes.append(f"held-out error: {100 * score['mean'][SCORE]:.3g}% of the loss, the {HOW}")
     return fitted
+
+
+def fixes_apply(law: str, options: dict) -> bool:
+    """Whether every shape parameter fixed in `options` (lam=0.999, say) is one of `law`'s: auto
+    fits only the laws it applies to."""
+    fixable = {p.name for form in LAWS.values() for p in shapes(form) if p.fix_range is not None}
+    own = {p.name for p in shapes(LAWS[law])}
+    return all(options.get(k) is None or k in own for k in fixable)
 
 
 def fits_per_law(n_runs: int) -> int:

@@ -1,13 +1,27 @@
-"""The laws, one module each, behind the interface in base.py."""
+"""The laws, one module each, found by the contract in base.py: a new law is one new file here."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from types import ModuleType
 
 from ..errors import InputError
-from . import momentum, multipower
 
-LAWS: dict[str, ModuleType] = {momentum.name: momentum, multipower.name: multipower}
+
+def _discover() -> dict[str, ModuleType]:
+    """Every module of this package that declares a law (`name`, `PARAMS`, `basis`), by name."""
+    found: dict[str, ModuleType] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if all(hasattr(module, a) for a in ("name", "PARAMS", "basis")):
+            found[module.name] = module
+    return found
+
+
+LAWS: dict[str, ModuleType] = _discover()
 
 
 def get_form(name: str) -> ModuleType:

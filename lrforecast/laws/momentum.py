@@ -12,28 +12,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..areas import annealing_area, forward_area
-from .base import Curve
+from .base import FLOOR, GAIN, SCALE, SHAPE, Curve, Param
 
 name = "momentum"
-linear = ("L0", "A", "C")
-nonlinear = ("alpha", "lam")
-
-ALPHA = (0.02, 2.0)
-LOG_TAU = (0.5, 4.0)
-
-
-def search_space(fixed: dict):
-    grids = [np.linspace(0.05, 1.5, 30)]
-    bounds = [ALPHA]
-    if "lam" not in fixed:
-        grids.append(np.linspace(0.75, 3.75, 13))
-        bounds.append(LOG_TAU)
-    return grids, bounds
-
-
-def decode(z, fixed: dict) -> dict[str, float]:
-    lam = fixed["lam"] if "lam" in fixed else 1.0 - 10.0 ** (-float(z[1]))
-    return {"alpha": float(z[0]), "lam": float(lam)}
+PARAMS = (
+    Param("L0", FLOOR),
+    Param("A", SCALE),
+    Param("C", GAIN),
+    Param("alpha", SHAPE, grid=tuple(np.linspace(0.05, 1.5, 30)), bounds=(0.02, 2.0)),
+    Param("lam", SHAPE, grid=tuple(np.linspace(0.75, 3.75, 13)), bounds=(0.5, 4.0), transform="memory",
+          fix_range=(0.0, 1.0)),
+)
 
 
 def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:

@@ -25,24 +25,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..areas import area_lr, lr_drops
-from .base import Curve
+from .base import FLOOR, GAIN, SCALE, SHAPE, Curve, Param
 
 name = "multipower"
-linear = ("L0", "A", "B")
-nonlinear = ("alpha", "beta", "gamma", "C")
 
 MAX_BLOCK = 64  # the longest run of drops merged into one block
 MAX_EVAL = 1500  # beyond this many wanted steps, LD is interpolated from this many
 CHUNK = 1 << 21  # elements of the (steps x blocks) work array computed at once
 
-# The fit pulls (alpha, beta, gamma, log10 C) towards the reference code's starting point with
-# weight PRIOR_WEIGHT (objective units: 1 = the squared relative error of 1e-3 over every point).
-# Unregularised, the seven-parameter law overfits three runs. The weight is the one of
-# 3, 30, 100, 300, 3000 with the lowest cross-validated PredE (selection.py's folds, on the train
-# runs of the reference protocol only), summed over the 25M and 100M sizes.
-PRIOR = np.array([0.5, 0.5, 0.5, 0.0])
+# The fit pulls (alpha, beta, gamma, log10 C) towards the reference code's starting point (each
+# parameter's `prior`) with weight PRIOR_WEIGHT (objective units: 1 = the squared relative error of
+# 1e-3 over every point). Unregularised, the seven-parameter law overfits three runs. The weight is
+# the one of 3, 30, 100, 300, 3000 with the lowest cross-validated PredE (selection.py's folds, on
+# the train runs of the reference protocol only), summed over the 25M and 100M sizes.
 PRIOR_WEIGHT = 100.0
-BOUNDS = [(0.02, 2.0), (0.02, 0.999), (0.02, 0.999), (-4.0, 3.0)]  # alpha, beta, gamma, log10 C
+PARAMS = (
+    Param("L0", FLOOR),
+    Param("A", SCALE),
+    Param("B", GAIN),
+    Param("alpha", SHAPE, grid=tuple(np.linspace(0.1, 1.0, 10)), bounds=(0.02, 2.0), prior=0.5),
+    Param("beta", SHAPE, grid=(0.2, 0.4, 0.6, 0.8), bounds=(0.02, 0.999), prior=0.5),
+    Param("gamma", SHAPE, grid=(0.2, 0.4, 0.6, 0.8), bounds=(0.02, 0.999), prior=0.5),
+    Param("C", SHAPE, grid=tuple(np.linspace(-2.5, 1.5, 5)), bounds=(-4.0, 3.0), transform="log10",
+          prior=0.0),
+)
 
 # B * peak LR is the loss a decay to zero gains once it has fully taken effect. A run that has seen
 # little decay (a pilot: the first third of a cosine falls 22%) barely pins B down and its fit puts
@@ -53,16 +59,6 @@ BOUNDS = [(0.02, 2.0), (0.02, 0.999), (0.02, 0.999), (-4.0, 3.0)]  # alpha, beta
 # one of 0, 0.1, 0.3, 1, 3 with the lowest cross-validated error on those train runs (25M + 100M).
 GAIN_PRIOR = 0.042
 GAIN_WEIGHT = 0.3
-
-
-def search_space(fixed: dict):
-    grids = [np.linspace(0.1, 1.0, 10), np.array([0.2, 0.4, 0.6, 0.8]),
-             np.array([0.2, 0.4, 0.6, 0.8]), np.linspace(-2.5, 1.5, 5)]
-    return grids, BOUNDS
-
-
-def decode(z, fixed: dict) -> dict[str, float]:
-    return {"alpha": float(z[0]), "beta": float(z[1]), "gamma": float(z[2]), "C": float(10.0 ** z[3])}
 
 
 @dataclass
