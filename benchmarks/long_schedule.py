@@ -14,7 +14,7 @@ import time
 import numpy as np
 from reference_protocol import machine
 
-from lrforecast.fitting import fit
+from lrforecast import fit
 from lrforecast.law import Law
 from lrforecast.run import Run
 from lrforecast.schedules import parse_schedule

@@ -20,9 +20,9 @@ import time
 
 from reference_protocol import SHARED, machine
 
+from lrforecast import evaluate, fit
 from lrforecast.errors import LRForecastError
-from lrforecast.fitting import fit, resolved
-from lrforecast.forecast import evaluate
+from lrforecast.fitting import resolved
 from lrforecast.readers import read_run
 from lrforecast.run import Run
 from lrforecast.schedules import parse_schedule

@@ -18,11 +18,11 @@ import time
 import numpy as np
 from reference_protocol import SHARED, machine, sizes_present
 
-from lrforecast.fitting import fit
-from lrforecast.forecast import evaluate, predict
-from lrforecast.plan import plan
+from lrforecast import evaluate, fit, predict
+from lrforecast.planning import plan
 from lrforecast.reference import load_reference
-from lrforecast.schedules import Schedule, resolve
+from lrforecast.resolve import resolve
+from lrforecast.schedules import Schedule
 
 
 def free_length(s: Schedule) -> tuple[str, int]:

@@ -15,8 +15,7 @@ import numpy as np
 from reference_protocol import SHARED, machine
 from scipy.optimize import minimize
 
-from lrforecast.fitting import fit
-from lrforecast.forecast import evaluate
+from lrforecast import evaluate, fit
 from lrforecast.metrics import METRICS, mean_metrics
 from lrforecast.reference import load_reference
 

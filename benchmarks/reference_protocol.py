@@ -18,8 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from lrforecast.fitting import fit
-from lrforecast.forecast import evaluate
+from lrforecast import evaluate, fit
 from lrforecast.laws import LAWS
 from lrforecast.metrics import METRICS, mean_metrics
 from lrforecast.reference import load_reference

@@ -17,30 +17,32 @@ from typer._click.exceptions import ClickException
 
 from . import __version__, charts, plots, report
 from .areas import WARMUP_MODES
+from .backtest import evaluate as evaluate_law
 from .errors import EXIT_EXPECTATION, InputError, LRForecastError
-from .fitting import DEFAULT_WARMUP_MODE, fit
+from .fitting import DEFAULT_WARMUP_MODE
 from .forecast import compare as compare_schedules
-from .forecast import evaluate as evaluate_law
-from .forecast import law_defaults, merge_warnings
+from .forecast import law_defaults, merge_warnings, sweep_points
 from .forecast import predict as predict_schedule
-from .law import Law, is_law_path
+from .law import Law
 from .laws import LAWS
-from .plan import MAX_FACTOR, needs_fewest, search_limit
-from .plan import curves as plan_curves
-from .plan import plan as plan_lengths
+from .planning import MAX_FACTOR, needs_fewest, plan_sweep_points, search_limit
+from .planning import curves as plan_curves
+from .planning import plan as plan_lengths
 from .readers import ALL_RUNS, read_run, read_runs, read_source, to_run
+from .readers.detect import is_law_path
 from .reference import default_law
+from .resolve import log_schedule
 from .run import Run
 from .schedules import (
     ALIASES,
     BUILTIN,
     KEY_ALIASES,
     load_presets,
-    log_schedule,
     parse_schedule,
     split_specs,
 )
-from .sweep import SWEEP_VALUES, plan_sweep_points, sweep_points, sweeps
+from .selection import fit
+from .sweep import SWEEP_VALUES, sweeps
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast a training run's loss curve under any learning-rate schedule.")
@@ -496,12 +498,12 @@ def inspect_cmd(
         _note(_describe(runs, by_name=True) + [hint])
         return
     chosen = to_run(src, run=run, loss_key=loss_key, lr_key=lr_key, duplicates=duplicates)
+    schedule = log_schedule(chosen)
     if json_out:
-        print(json.dumps(report.source_json(src, chosen), indent=2))
+        print(json.dumps(report.source_json(src, chosen, schedule), indent=2))
         return
     out.print(report.source_table(src, [chosen]))
     _note(_describe([chosen]))
-    schedule = log_schedule(chosen)
     if schedule not in (None, "logged"):
         _note([f"{chosen.name}: the LR is logged every few steps and follows {schedule}"])
     print(charts.loss_chart(chosen, color=out.is_terminal))

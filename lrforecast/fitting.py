@@ -9,7 +9,7 @@ swaps the squares for a Huber loss (delta 1e-3, as in the reference code) solved
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -34,8 +34,10 @@ from .laws.base import (
     shapes,
 )
 from .metrics import curve_metrics, mean_metrics, noise_level
+from .progress import Progress
+from .resolve import resolve
 from .run import Run
-from .schedules import LR_MISMATCH, Schedule, lr_alignment, resolve
+from .schedules import LR_MISMATCH, Schedule, lr_alignment
 
 DEFAULT_WARMUP_MODE = "real"
 HUBER_DELTA = 1e-3
@@ -45,9 +47,6 @@ MAX_POINTS = 500  # points per run the fit uses at most
 LOW_R2 = 0.9  # below this, say whether the run's noise or the law is to blame
 AT_NOISE = 1.25  # an RMSE within this factor of the log's own scatter is noise-limited
 SPIKE, SPIKE_NOISE = 0.1, 10.0  # a point 10% and 10 scatters off the fitted curve is a spike
-
-Progress = Callable[[int, int], None]
-
 
 @dataclass
 class FitData:
@@ -169,25 +168,6 @@ def _gain_equation(form, weight: float, y: np.ndarray, schedules: Sequence[Sched
     row = np.zeros(len(linear(form)))
     row[column(form, GAIN)] = root / target
     return row, float(root)
-
-
-def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto", validate: bool = False,
-        **options) -> Law:
-    """Fit a law jointly on `runs`, each with its schedule (`log` means the run's logged LR).
-
-    law="auto" fits every law and keeps the one with the smallest cross-validated error
-    (selection.py); any other name fits that law (fit_law, which lists the options), and with
-    validate=True cross-validates it as auto does, so that it keeps its refits and held-out error
-    (what a forecast's range is made of; `lrforecast fit` always does).
-    """
-    schedules = resolved(runs, schedules)
-    from .selection import fit_auto, fit_validated  # they build on fit_law: imported here, not above
-
-    if law == "auto":
-        return fit_auto(runs, schedules, **options)
-    if validate:
-        return fit_validated(runs, schedules, law=law, **options)
-    return fit_law(runs, schedules, law=law, **options)
 
 
 def fit_law(

@@ -11,11 +11,11 @@ import numpy as np
 
 from .areas import DECAY_SEEN, lr_decay
 from .errors import InputError
-from .fitting import Progress
 from .law import Law
-from .metrics import curve_metrics, end_error, noise_level, range_coverage, trend_error
+from .progress import Progress
+from .resolve import resolve
 from .run import Run
-from .schedules import Schedule, parse_schedule, resolve
+from .schedules import Schedule, parse_schedule
 from .sweep import Sweep, expand_sweeps, sweeps
 
 HORIZON_FACTOR = 3.0  # beyond 3x the longest fitted step, say the forecast is a far extrapolation
@@ -62,7 +62,7 @@ def held_out_end_error(law: Law) -> float | None:
     return held_out_error(law) if value is None else float(value)
 
 
-def _spread(law: Law, eta: np.ndarray, steps: np.ndarray, warmup: int, loss: np.ndarray
+def refit_spread(law: Law, eta: np.ndarray, steps: np.ndarray, warmup: int, loss: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
     """Per step, the lowest and highest forecast of the law (`loss`) and its refits."""
     curves = np.vstack([loss] + [law.with_params(p).predict_lr(eta, steps, warmup) for p in law.refits])
@@ -194,7 +194,7 @@ def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = N
     loss = law.predict_lr(eta, steps, schedule.warmup)
     spread = interval = None
     if band:
-        low, high = _spread(law, eta, steps, schedule.warmup, loss)
+        low, high = refit_spread(law, eta, steps, schedule.warmup, loss)
         spread = (low, high) if law.refits else None
         interval = forecast_range(law, low, high)
     warnings = validity_warnings(law, schedule, eta)
@@ -316,27 +316,13 @@ def _with_step(law: Law, eta: np.ndarray, warmup: int, p: Prediction, step: int)
     return Prediction(p.name, p.spec, steps, eta[steps], law.predict_lr(eta, steps, warmup), p.warnings)
 
 
-def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = None) -> dict:
-    """Backtest: the law's prediction against an observed run, over its points after warmup.
-    Its metrics are the protocol's five and TrendE, PredE against the run's trend; and, for a law
-    with a forecast range, how much of the run's trend lies in it (range_coverage)."""
-    schedule = resolve(schedule, run)
-    eta = schedule.lr_for(run)
-    start = max(schedule.warmup, 1) if from_step is None else from_step
-    keep = (run.steps < eta.size) & (run.steps >= start)
-    if keep.sum() < 2:
-        raise InputError(f"{run.source}: fewer than 2 points between step {start} and the end of "
-                         f"the schedule ({eta.size}); check the schedule")
-    pred = law.predict_lr(eta, run.steps[keep], schedule.warmup)
-    y = run.loss[keep]
-    noise = noise_level(y)
-    result = {"run": run.name, "source": run.source, "schedule": schedule.spec,
-              "points": int(keep.sum()), "dropped_beyond_schedule": int((run.steps >= eta.size).sum()),
-              "metrics": {**curve_metrics(y, pred), "TrendE": trend_error(y, pred, noise),
-                          "EndE": end_error(y, pred, noise)},
-              "warnings": validity_warnings(law, schedule, eta),
-              "curve": {"step": run.steps[keep], "observed": y, "predicted": pred}}
-    interval = forecast_range(law, *_spread(law, eta, run.steps[keep], schedule.warmup, pred))
-    if interval is not None:
-        result["range"] = range_coverage(y, *interval, noise)
-    return result
+def sweep_points(cmp: Comparison, sweep: Sweep) -> dict:
+    """A swept key's values and, for each, the ranking loss and its lowest and highest over the
+    law's refits (NaN without refits)."""
+    by_name = {p.name: p for p in cmp.predictions}
+    preds = [by_name[s] for s in sweep.specs]
+    spread = np.array([cmp.spread(p) or (np.nan, np.nan) for p in preds], dtype=float)
+    return {"values": np.array(sweep.values, dtype=float), "y": np.array([cmp.key(p) for p in preds]),
+            "low": spread[:, 0], "high": spread[:, 1], "names": [p.name for p in preds],
+            "levels": [(p.name, cmp.key(p)) for p in cmp.ranked if p.name not in sweep.specs],
+            "label": "final loss" if cmp.at is None else f"loss at {cmp.at}"}

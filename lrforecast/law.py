@@ -14,25 +14,9 @@ from .atomic import replacing
 from .errors import InputError
 from .laws import get_form
 from .laws.base import FLOOR, Curve, linear, named, shapes
+from .readers.detect import TOOL
 
 SCHEMA_VERSION = 1
-TOOL = "lrforecast"
-
-
-def is_law_file(head: bytes) -> bool:
-    """Whether a file's first bytes are those of a law file (what `lrforecast fit -o` writes)."""
-    return b'"tool": "lrforecast"' in head[:200]
-
-
-def is_law_path(path: str | Path) -> bool:
-    """Whether `path` is a law file."""
-    p = Path(path)
-    if not p.is_file():
-        return False
-    with p.open("rb") as f:
-        return is_law_file(f.read(200))
-
-
 @dataclass
 class Law:
     """A fitted law. `params` holds every named parameter, linear and nonlinear."""

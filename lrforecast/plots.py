@@ -11,9 +11,9 @@ import numpy as np
 from .atomic import replacing
 from .charts import extremes, percent_off
 from .errors import InputError
-from .forecast import Comparison, Prediction
+from .forecast import Comparison, Prediction, sweep_points
 from .law import Law
-from .sweep import Sweep, sweep_points
+from .sweep import Sweep
 
 PLOT_BINS = 5000  # a PNG is about 1,000 pixels wide: the points drawn are thinned to this
 

@@ -26,14 +26,14 @@ from .forecast import (
     held_out_end_error,
     held_out_error,
     merge_warnings,
+    sweep_points,
 )
 from .law import SCHEMA_VERSION, Law
 from .metrics import METRICS
-from .plan import Reach
+from .planning import Reach, plan_sweep_points
 from .readers import Source
 from .run import Run
-from .schedules import log_schedule
-from .sweep import Sweep, plan_sweep_points, sweep_points
+from .sweep import Sweep
 
 
 def _g(x: float, digits: int = 4) -> str:
@@ -393,8 +393,9 @@ def write_prediction(pred: Prediction, path: str | None) -> str | None:
     return None
 
 
-def source_json(src: Source, run: Run | None) -> dict:
-    """What a source holds and which run and fields were chosen (None: several runs, none chosen)."""
+def source_json(src: Source, run: Run | None, schedule: str | None = None) -> dict:
+    """What a source holds and which run and fields were chosen (None: several runs, none chosen),
+    with the schedule `log` makes of the chosen run's LR (resolve.log_schedule)."""
     return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "source": src.path,
             "format": src.format, "step_field": src.step_field, "notes": src.notes,
             "runs": {name: {tag: {"points": int(s.size), "first_step": int(s.min()),
@@ -403,7 +404,7 @@ def source_json(src: Source, run: Run | None) -> dict:
             "chosen": None if run is None else {
                 "run": run.name, "fields": run.notes[0] if run.notes else "",
                 "points": int(run.steps.size), "cleaning": run.notes[1:], "lr_logged": run.lr is not None,
-                "lr_every_step": run.logged_lr_every_step() is not None, "schedule": log_schedule(run)}}
+                "lr_every_step": run.logged_lr_every_step() is not None, "schedule": schedule}}
 
 
 def source_table(src: Source, runs: list[Run]) -> Table:
@@ -412,10 +413,10 @@ def source_table(src: Source, runs: list[Run]) -> Table:
     for col, just in (("run", "left"), ("series", "left"), ("points", "right"), ("steps", "right"),
                       ("", "left")):
         t.add_column(col, justify=just)
-    fields = {r.name: r.notes[0] if r.notes else "" for r in runs}
+    used_tags = {r.name: {r.fields.get("loss"), r.fields.get("lr")} - {None} for r in runs}
     rows = []
     for name, series in src.runs.items():
         for tag, (s, _) in series.items():
-            used = f"loss={tag}" in fields.get(name, "") or f"lr={tag}" in fields.get(name, "")
+            used = tag in used_tags.get(name, set())
             rows.append([name, tag, str(s.size), f"{s.min()}-{s.max()}", "<- used" if used else ""])
     return _add_rows(t, rows)

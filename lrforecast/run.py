@@ -24,6 +24,7 @@ class Run:
     source: str = ""
     format: str = ""
     notes: list[str] = field(default_factory=list)  # what reading and cleaning did, for the summary
+    fields: dict[str, str | None] = field(default_factory=dict)  # the log's step, loss and lr fields
 
     @classmethod
     def from_points(
@@ -37,6 +38,7 @@ class Run:
         format: str = "",
         duplicates: str = "last",
         notes: list[str] | None = None,
+        fields: dict[str, str | None] | None = None,
     ) -> Run:
         """Sort by step, resolve repeated steps, drop non-finite losses, losses <= 0 and glitches
         (over GLITCH times the median); refuse what cannot be mended."""
@@ -106,7 +108,8 @@ class Run:
             raise InputError(f"{where}: the logged learning rate is negative at some steps")
         if lr is not None and not np.isfinite(lr).any():
             lr = None
-        return cls(name=name, steps=steps, loss=loss, lr=lr, source=source, format=format, notes=notes)
+        return cls(name=name, steps=steps, loss=loss, lr=lr, source=source, format=format, notes=notes,
+                   fields=dict(fields or {}))
 
     def logged_lr_every_step(self) -> np.ndarray | None:
         """The logged LR as a per-step array (index = step) if it is logged at every step, else None.

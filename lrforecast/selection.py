@@ -1,4 +1,4 @@
-"""Choosing a law by how well it predicts what it was not fitted on.
+"""Fitting a law and choosing one by how well it predicts what it was not fitted on (`fit`).
 
 Folds, on the runs at hand only:
 - leave one run out (two or more runs): fit on the others, predict the left-out run;
@@ -24,18 +24,20 @@ run): how much a forecast moves between them is how sure it can be.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from .areas import DECAY_SEEN
+from .backtest import evaluate
 from .errors import FitError, InputError
-from .fitting import Progress, fit_law
-from .forecast import BLIND_TO_DECAY, evaluate
+from .fitting import fit_law, resolved
+from .forecast import BLIND_TO_DECAY
 from .law import Law
 from .laws import LAWS
 from .laws.base import shapes
 from .metrics import METRICS, mean_metrics
+from .progress import Progress, counter
 from .run import Run
 from .schedules import Schedule
 
@@ -99,12 +101,29 @@ def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str,
             "end": max((f["EndE"] for f in folds.values()), default=None)}
 
 
+def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto", validate: bool = False,
+        **options) -> Law:
+    """Fit a law jointly on `runs`, each with its schedule (`log` means the run's logged LR).
+
+    law="auto" fits every law and keeps the one with the smallest cross-validated error
+    (below); any other name fits that law (fit_law, which lists the options), and with
+    validate=True cross-validates it as auto does, so that it keeps its refits and held-out error
+    (what a forecast's range is made of; `lrforecast fit` always does).
+    """
+    schedules = resolved(runs, schedules)
+    if law == "auto":
+        return fit_auto(runs, schedules, **options)
+    if validate:
+        return fit_validated(runs, schedules, law=law, **options)
+    return fit_law(runs, schedules, law=law, **options)
+
+
 def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Progress | None = None,
              **options) -> Law:
     """Fit every law, cross-validate each, keep one by `choose` and say why and by how much."""
     scores, laws, failures = {}, {}, {}
     names = [n for n in LAWS if fixes_apply(n, options)]
-    tick = _counter(progress, len(names) * fits_per_law(len(runs)))
+    tick = counter(progress, len(names) * fits_per_law(len(runs)))
     for name in names:
         try:
             law = fit_law(runs, schedules, law=name, **options)
@@ -142,7 +161,7 @@ def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: st
                   progress: Progress | None = None, **options) -> Law:
     """One named law, cross-validated as auto cross-validates each law, so that it keeps its refits
     and held-out error. A cross-validation that fails leaves the law as fitted, with a note."""
-    tick = _counter(progress, fits_per_law(len(runs)))
+    tick = counter(progress, fits_per_law(len(runs)))
     fitted = fit_law(runs, schedules, law=law, **options)
     tick()
     try:
@@ -167,19 +186,6 @@ def fixes_apply(law: str, options: dict) -> bool:
 def fits_per_law(n_runs: int) -> int:
     """The fits a cross-validated law takes: the law itself, its leave-one-out folds, the horizon."""
     return len(left_out(n_runs)) + 2
-
-
-def _counter(progress: Progress | None, total: int) -> Callable[[], None]:
-    """A callback that reports one more of `total` fits done to `progress`."""
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
-
-    return tick
 
 
 def keep_validation(law: Law, score: dict) -> None:

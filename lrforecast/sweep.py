@@ -1,6 +1,6 @@
 """Sweeps: a schedule value written `KEY=A..B` (or `A..B/N`) stands for several candidates, one per
-value, in compare and plan; and, for a sweep of one key, what each value gives (the ranking loss, or
-the steps plan finds) for the charts and reports to draw against the value.
+value, in compare and plan. What each value gives is the comparison's (forecast.sweep_points) or the
+plan's (plan.plan_sweep_points).
 """
 
 from __future__ import annotations
@@ -8,16 +8,11 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputError
 from .schedules import canonical_key, fmt_value, parse_number
-
-if TYPE_CHECKING:
-    from .forecast import Comparison
-    from .plan import Reach
 
 SWEEP_VALUES = 10  # values of a swept key, KEY=A..B, unless /N says how many
 MAX_CANDIDATES = 100  # candidates one command compares or plans, sweeps expanded
@@ -91,30 +86,3 @@ def _sweep(token: str, spec: str) -> list[tuple[float | None, str]]:
         values = np.round(values).astype(np.int64)
     texts = dict.fromkeys(fmt_value(v) for v in values.tolist())  # 0.15, not 0.15000000000000002
     return [(float(t), f"{key}={t}") for t in texts]
-
-
-def sweep_points(cmp: Comparison, sweep: Sweep) -> dict:
-    """A swept key's values and, for each, the ranking loss and its lowest and highest over the
-    law's refits (NaN without refits)."""
-    by_name = {p.name: p for p in cmp.predictions}
-    preds = [by_name[s] for s in sweep.specs]
-    spread = np.array([cmp.spread(p) or (np.nan, np.nan) for p in preds], dtype=float)
-    return {"values": np.array(sweep.values, dtype=float), "y": np.array([cmp.key(p) for p in preds]),
-            "low": spread[:, 0], "high": spread[:, 1], "names": [p.name for p in preds],
-            "levels": [(p.name, cmp.key(p)) for p in cmp.ranked if p.name not in sweep.specs],
-            "label": "final loss" if cmp.at is None else f"loss at {cmp.at}"}
-
-
-def plan_sweep_points(reaches: list[Reach], sweep: Sweep) -> dict:
-    """A swept key's values and, for each, the steps plan found and their range (NaN: none)."""
-    def num(n: int | None) -> float:
-        return np.nan if n is None else float(n)
-
-    by_name = {r.name: r for r in reaches}
-    found = [by_name[s] for s in sweep.specs]
-    return {"values": np.array(sweep.values, dtype=float), "y": np.array([num(r.steps) for r in found]),
-            "low": np.array([num((r.steps_range or (None, None))[0]) for r in found]),
-            "high": np.array([num((r.steps_range or (None, None))[1]) for r in found]),
-            "names": [r.name for r in found], "label": "steps",
-            "levels": [(r.name, float(r.steps)) for r in reaches
-                       if r.name not in sweep.specs and r.steps is not None]}

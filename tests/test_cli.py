@@ -81,7 +81,7 @@ def test_compare_table_chart_and_at(cli):
 def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
     import pyarrow.parquet as pq
 
-    from lrforecast.fitting import fit
+    from lrforecast import fit
     from lrforecast.reference import load_reference
     law = tmp_path / "law.json"
     r = cli("fit", MPL / "25m" / "constant_24000.csv", "--schedule", mpl_runs["runs"]["constant_24000"],

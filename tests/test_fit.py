@@ -4,9 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lrforecast import compare, evaluate, fit, law_defaults, predict
 from lrforecast.errors import InputError
-from lrforecast.fitting import fit
-from lrforecast.forecast import compare, evaluate, law_defaults, predict
 from lrforecast.law import Law
 from lrforecast.readers import read_run
 from lrforecast.schedules import parse_schedule

@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lrforecast import fit
 from lrforecast.areas import area_lr, lr_drops
-from lrforecast.fitting import fit
 from lrforecast.law import Law
 from lrforecast.laws.base import Curve
 from lrforecast.laws.multipower import basis, eval_steps, ld_error_bound, ld_from_blocks, make_blocks
@@ -177,8 +177,8 @@ def test_the_authors_parameters_give_their_published_test_metrics(size, mpl_runs
 
 
 def test_the_gain_prior_lets_a_pilot_forecast_the_rest_of_its_decay():
+    from lrforecast import evaluate
     from lrforecast.fitting import fit_law
-    from lrforecast.forecast import evaluate
     from lrforecast.laws.multipower import GAIN_PRIOR
     from lrforecast.readers import read_run
     from lrforecast.run import Run

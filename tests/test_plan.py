@@ -4,7 +4,7 @@ import pytest
 
 from lrforecast.errors import InputError
 from lrforecast.forecast import compare
-from lrforecast.plan import curves, plan
+from lrforecast.planning import curves, plan
 from lrforecast.reference import default_law
 
 

@@ -59,7 +59,7 @@ def test_inspect_and_fit_every_real_log_without_hints(name, cli, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_a_sparsely_logged_lr_is_recognised_as_the_schedule_the_data_readme_gives(name):
-    from lrforecast.fitting import fit
+    from lrforecast import fit
     from lrforecast.schedules import parse_schedule
     law = fit([read_run(REAL / name)], [parse_schedule("log")], law="momentum")
     want = parse_schedule(SCHEDULES[name])

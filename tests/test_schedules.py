@@ -3,11 +3,11 @@ import pytest
 
 from lrforecast.errors import InputError
 from lrforecast.readers import read_run
+from lrforecast.resolve import resolve
 from lrforecast.schedules import (
     BUILTIN,
     load_presets,
     parse_schedule,
-    resolve,
     split_specs,
 )
 

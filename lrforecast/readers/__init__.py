@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..law import is_law_file
 from ..run import Run
-from .detect import LOSS_KEYS, LR_KEYS, LR_PATTERN, pick
+from .detect import LOSS_KEYS, LR_KEYS, LR_PATTERN, is_law_file, pick
 from .hf import looks_like_trainer_state, read_trainer_state
 from .jsonl import read_jsonl
 from .mlflow import SQLITE_MAGIC, is_mlflow_db, is_mlflow_folder, read_mlflow
@@ -279,7 +278,8 @@ def to_run(source: Source, *, run: str | None = None, loss_key: str | None = Non
     lr = _lr_at(steps, source.runs[name][lr_name]) if lr_name else None
     notes = [f"format {source.format}; step={source.step_field} loss={loss_name} lr={lr_name or '-'}"]
     return Run.from_points(name, steps, loss, lr, source=source.path, format=source.format,
-                           duplicates=duplicates, notes=notes + source.notes)
+                           duplicates=duplicates, notes=notes + source.notes,
+                           fields={"step": source.step_field, "loss": loss_name, "lr": lr_name})
 
 
 def read_run(source: str | Path, *, format: str | None = None, step_key: str | None = None,

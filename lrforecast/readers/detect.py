@@ -1,9 +1,11 @@
-"""Which fields hold the step, the loss and the LR: ranked lists of the names frameworks use."""
+"""Which fields hold the step, the loss and the LR: ranked lists of the names frameworks use; and
+whether a file is one of ours (a law file), which no reader takes."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from ..errors import InputError
 
@@ -16,6 +18,23 @@ LOSS_KEYS = ("loss", "train/loss", "train_loss", "lm loss", "Metrics/loss", "trl
 LR_KEYS = ("lr", "learning_rate", "train/learning_rate", "learning-rate", "lr-AdamW", "lr/AdamW",
            "learning rate", "train/lr", "lr-Adam", "lr/Adam", "LearningRate", "lr_0", "optim/LR (group 0)",
            "lr-DecoupledAdamW/group0")
+TOOL = "lrforecast"  # the `tool` field of a law file (law.py writes it)
+
+
+def is_law_file(head: bytes) -> bool:
+    """Whether a file's first bytes are those of a law file (what `lrforecast fit -o` writes)."""
+    return f'"tool": "{TOOL}"'.encode() in head[:200]
+
+
+def is_law_path(path: str | Path) -> bool:
+    """Whether `path` is a law file."""
+    p = Path(path)
+    if not p.is_file():
+        return False
+    with p.open("rb") as f:
+        return is_law_file(f.read(200))
+
+
 # An LR monitor's name for any optimizer: Lightning's `lr-AdamW` (`lr-AdamW/pg1` for the first of
 # several param groups; `lr-SGD-momentum` is not an LR), Composer's `lr-DecoupledLionW/group0`.
 LR_PATTERN = re.compile(r"lr-[A-Za-z0-9_.]+(/(pg1|group0))?", re.IGNORECASE)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import InputError
-from .fitting import Progress
 from .forecast import (
     Prediction,
     held_out_end_error,
@@ -25,8 +24,9 @@ from .forecast import (
     validity_warnings,
 )
 from .law import Law
+from .progress import Progress
 from .schedules import MAX_STEPS, Schedule, parse_schedule
-from .sweep import expand_sweeps
+from .sweep import Sweep, expand_sweeps
 
 SCAN = 48  # lengths tried, geometrically spaced, before the bisection
 TOLERANCE = 1e-3  # the bisection stops at 0.1% of the length (or 1 step)
@@ -164,3 +164,18 @@ def needs_fewest(reaches: list[Reach], name: str) -> bool:
         raise InputError(f"--expect-best {name}: no candidate of that name; candidates: "
                          + ", ".join(r.name for r in reaches))
     return reaches[0].steps is not None and called(reaches[0])
+
+
+def plan_sweep_points(reaches: list[Reach], sweep: Sweep) -> dict:
+    """A swept key's values and, for each, the steps plan found and their range (NaN: none)."""
+    def num(n: int | None) -> float:
+        return np.nan if n is None else float(n)
+
+    by_name = {r.name: r for r in reaches}
+    found = [by_name[s] for s in sweep.specs]
+    return {"values": np.array(sweep.values, dtype=float), "y": np.array([num(r.steps) for r in found]),
+            "low": np.array([num((r.steps_range or (None, None))[0]) for r in found]),
+            "high": np.array([num((r.steps_range or (None, None))[1]) for r in found]),
+            "names": [r.name for r in found], "label": "steps",
+            "levels": [(r.name, float(r.steps)) for r in reaches
+                       if r.name not in sweep.specs and r.steps is not None]}
