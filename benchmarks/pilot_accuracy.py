@@ -54,11 +54,11 @@ def main() -> None:
             law = fit([pilot], [sched], law="auto")
             seconds = time.perf_counter() - t
             result = evaluate(law, after(run, int(pilot.steps[-1])), sched)
-            m, own = result["metrics"], law.options["held_out"]
+            m, own = result.metrics, law.held_out
             print(f"| {name.split('-')[-1]} | first {fraction:.0%} (to step {pilot.steps[-1]}) | "
                   f"{law.name} | {100 * m['TrendE']:.2f} | {100 * m['EndE']:.2f} | "
-                  f"{100 * own['TrendE']:.2f} | {100 * own['EndE']:.2f} | "
-                  f"{'yes' if result['range']['end_held'] else 'no'} | {seconds:.1f} |", flush=True)
+                  f"{100 * own.TrendE:.2f} | {100 * own.EndE:.2f} | "
+                  f"{'yes' if result.range['end_held'] else 'no'} | {seconds:.1f} |", flush=True)
 
 
 def every_log() -> None:
@@ -83,8 +83,8 @@ def every_log() -> None:
             pair = []
             for gain in (0.0, None):
                 try:
-                    law = fit([pilot], [sched], law="multipower", gain=gain)
-                    m = evaluate(law, after(run, int(pilot.steps[-1])), sched)["metrics"]
+                    law = fit([pilot], [sched], law="multipower", gain_prior=gain)
+                    m = evaluate(law, after(run, int(pilot.steps[-1])), sched).metrics
                     pair.append(f"{100 * m['TrendE']:.2f}")
                 except LRForecastError:
                     pair.append("fails")

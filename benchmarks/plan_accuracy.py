@@ -56,7 +56,7 @@ def main() -> None:
             inside = lo is not None and hi is not None and lo <= truth <= hi
             error = f"{100 * (r.steps / truth - 1):+.1f}%" if r.steps else "not reached"
             seconds = time.perf_counter() - t
-            held = evaluate(law, run, sched)["range"]  # a validation loss: every point is the trend
+            held = evaluate(law, run, sched).range  # a validation loss: every point is the trend
             pred = predict(law, resolve(sched, run))  # every step, from the first the law covers
             seen = keep & (run.steps >= pred.steps[0])
             at, y = run.steps[seen] - pred.steps[0], run.loss[seen]

@@ -25,7 +25,7 @@ LOGGED = {"A", "B", "C"}  # searched on a log scale
 
 
 def scored(law, runs, names) -> dict:
-    return mean_metrics([evaluate(law, *runs[n])["metrics"] for n in names])
+    return mean_metrics([evaluate(law, *runs[n]).metrics for n in names])
 
 
 def oracle(size: str) -> None:

@@ -58,7 +58,7 @@ def run_protocol(size: str, law: str, ceiling: bool = False) -> dict:
     if law == "auto":
         law = f"auto ({fitted.name})"
     t1 = time.perf_counter()
-    per_run = {n: evaluate(fitted, *runs[n])["metrics"] for n in proto["test"]}
+    per_run = {n: evaluate(fitted, *runs[n]).metrics for n in proto["test"]}
     t2 = time.perf_counter()
     return {"name": law, "law": fitted, "per_run": per_run, "mean": mean_metrics(list(per_run.values())),
             "fit_s": t1 - t0, "predict_s": t2 - t1}

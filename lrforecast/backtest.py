@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
+
 from .errors import InputError
 from .forecast import forecast_range, refit_spread, validity_warnings
 from .law import Law
@@ -11,10 +15,35 @@ from .run import Run
 from .schedules import Schedule
 
 
-def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = None) -> dict:
-    """Backtest: the law's prediction against an observed run, over its points after warmup.
-    Its metrics are the protocol's five and TrendE, PredE against the run's trend; and, for a law
-    with a forecast range, how much of the run's trend lies in it (range_coverage)."""
+@dataclass(frozen=True)
+class Backtest:
+    """A law's forecast of an observed run over its points after warmup: the protocol's five metrics
+    with TrendE (PredE against the run's trend) and EndE (the error at its end); for a law with a
+    forecast range, how much of the run's trend lies in it (metrics.range_coverage)."""
+
+    name: str
+    source: str
+    schedule: str
+    points: int
+    dropped_beyond_schedule: int
+    metrics: dict[str, float]
+    warnings: list[str]
+    steps: np.ndarray = field(repr=False)
+    observed: np.ndarray = field(repr=False)
+    predicted: np.ndarray = field(repr=False)
+    range: dict | None = None
+
+    def to_dict(self) -> dict:
+        """As evaluate's JSON gives it (without the per-point curve)."""
+        out = {"run": self.name, "source": self.source, "schedule": self.schedule, "points": self.points,
+               "dropped_beyond_schedule": self.dropped_beyond_schedule, "metrics": self.metrics,
+               "warnings": self.warnings}
+        return out if self.range is None else {**out, "range": self.range}
+
+
+def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = None) -> Backtest:
+    """Backtest `law` on `run` under `schedule`, over the points from `from_step` (default: the end
+    of warmup) to the schedule's end."""
     schedule = resolve(schedule, run)
     eta = schedule.lr_for(run)
     start = max(schedule.warmup, 1) if from_step is None else from_step
@@ -22,16 +51,13 @@ def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = Non
     if keep.sum() < 2:
         raise InputError(f"{run.source}: fewer than 2 points between step {start} and the end of "
                          f"the schedule ({eta.size}); check the schedule")
-    pred = law.predict_lr(eta, run.steps[keep], schedule.warmup)
+    steps = run.steps[keep]
+    pred = law.predict_lr(eta, steps, schedule.warmup)
     y = run.loss[keep]
     noise = noise_level(y)
-    result = {"run": run.name, "source": run.source, "schedule": schedule.spec,
-              "points": int(keep.sum()), "dropped_beyond_schedule": int((run.steps >= eta.size).sum()),
-              "metrics": {**curve_metrics(y, pred), "TrendE": trend_error(y, pred, noise),
-                          "EndE": end_error(y, pred, noise)},
-              "warnings": validity_warnings(law, schedule, eta),
-              "curve": {"step": run.steps[keep], "observed": y, "predicted": pred}}
-    interval = forecast_range(law, *refit_spread(law, eta, run.steps[keep], schedule.warmup, pred))
-    if interval is not None:
-        result["range"] = range_coverage(y, *interval, noise)
-    return result
+    interval = forecast_range(law, *refit_spread(law, eta, steps, schedule.warmup, pred))
+    return Backtest(run.name, run.source, schedule.spec, int(keep.sum()), int((run.steps >= eta.size).sum()),
+                    {**curve_metrics(y, pred), "TrendE": trend_error(y, pred, noise),
+                     "EndE": end_error(y, pred, noise)},
+                    validity_warnings(law, schedule, eta), steps, y, pred,
+                    None if interval is None else range_coverage(y, *interval, noise))

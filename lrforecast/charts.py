@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import plotille
 
+from .backtest import Backtest
 from .forecast import Prediction
 from .run import Run
 from .sweep import Sweep
@@ -141,23 +142,23 @@ def loss_chart(run: Run, width: int = 56, height: int = 10, color: bool = False)
     return fig.show()
 
 
-def percent_off(curve: dict) -> np.ndarray:
+def percent_off(result: Backtest) -> np.ndarray:
     """A backtest's error at each point: (observed - predicted) / observed, in percent."""
-    return 100.0 * (curve["observed"] - curve["predicted"]) / curve["observed"]
+    return 100.0 * (result.observed - result.predicted) / result.observed
 
 
-def backtest_chart(result: dict, width: int = 56, height: int = 10, color: bool = False) -> str:
+def backtest_chart(result: Backtest, width: int = 56, height: int = 10, color: bool = False) -> str:
     """A terminal chart of the backtest's error, (observed - predicted) / observed in percent, by
     step: where the law runs high (below 0) or low (above 0). The curves themselves overlap."""
-    c = result["curve"]
-    err = percent_off(c)
+    steps = result.steps
+    err = percent_off(result)
     fig = _figure(width, height, color)
     fig.y_label = "error %"
-    _step_axis(fig, c["step"][0], c["step"][-1])
+    _step_axis(fig, steps[0], steps[-1])
     lo, hi = np.percentile(err, [1, 99])
     pad = max(0.1 * (hi - lo), 1e-3)
     fig.set_y_limits(min_=min(float(lo), 0.0) - pad, max_=max(float(hi), 0.0) + pad)
-    fig.plot(c["step"][[0, -1]], [0.0, 0.0], lc="white")
+    fig.plot(steps[[0, -1]], [0.0, 0.0], lc="white")
     keep = extremes(err)
-    fig.plot(c["step"][keep], err[keep], lc="red")
+    fig.plot(steps[keep], err[keep], lc="red")
     return "observed - predicted, % of observed (above 0: the forecast is too low)\n" + fig.show()

@@ -17,6 +17,7 @@ from typer._click.exceptions import ClickException
 
 from . import __version__, charts, plots, report
 from .areas import WARMUP_MODES
+from .backtest import Backtest
 from .backtest import evaluate as evaluate_law
 from .errors import EXIT_EXPECTATION, InputError, LRForecastError
 from .fitting import DEFAULT_WARMUP_MODE
@@ -195,7 +196,7 @@ def fit_cmd(
     plot: PlotOpt = None,
     warmup_mode: Annotated[str, typer.Option(
         "--warmup-mode", help=f"Warmup LRs in the areas: {', '.join(WARMUP_MODES)}.")] = DEFAULT_WARMUP_MODE,
-    lam: Annotated[float | None, typer.Option("--lambda", help="Fix the momentum decay.")] = None,
+    lam: Annotated[float | None, typer.Option("--lam", "--lambda", help="Fix the momentum decay.")] = None,
     from_step: Annotated[int | None, typer.Option("--from-step", help="First step fitted.")] = None,
     robust: Annotated[bool, typer.Option(
         "--robust/--squares", help="Huber loss (delta 1e-3) or squares of the relative residuals.")] = True,
@@ -221,7 +222,7 @@ def fit_cmd(
     parsed = specs + [parse_schedule("log", defaults) for _ in observed[len(specs):]]
     with _Progress("fitting") as bar:
         result = fit(observed, parsed, law=law, validate=True, warmup_mode=warmup_mode, lam=lam,
-                     from_step=from_step, robust=robust, prior=prior, gain=gain, progress=bar)
+                     from_step=from_step, robust=robust, prior=prior, gain_prior=gain, progress=bar)
     if output is not None:
         result.save(output)
     if plot is not None:
@@ -231,7 +232,7 @@ def fit_cmd(
     if json_out:
         print(json.dumps(result.to_dict(), indent=2))
         return
-    _note(_describe(observed) + result.notes)
+    _note(_describe(observed) + list(result.notes))
     out.print(report.params_table(result))
     out.print(report.metrics_table(result.runs, "Fit on each run"))
     if output is not None:
@@ -418,7 +419,7 @@ def evaluate_cmd(
     observed = read_run(run, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key,
                         duplicates=duplicates, run=which, pattern=pattern)
     result = evaluate_law(fitted, observed, sched)
-    held = result.get("range")
+    held = result.range
     if expect_in_range and held is None:
         raise InputError(f"--expect-in-range: {law} has no forecast range (no held-out error); fit it "
                          "with 'lrforecast fit', which cross-validates the law")
@@ -433,21 +434,21 @@ def evaluate_cmd(
     else:
         _evaluation_text(fitted, observed, result, chart)
     if expectation is not None:
-        _expectation(held["end_held"], _in_range(held, int(result["curve"]["step"][-1])))
+        _expectation(held["end_held"], _in_range(held, int(result.steps[-1])))
 
 
-def _evaluation_text(fitted: Law, observed: Run, result: dict, chart: bool) -> None:
+def _evaluation_text(fitted: Law, observed: Run, result: Backtest, chart: bool) -> None:
     """evaluate's table, notes and chart."""
     _note(_describe([observed]))
-    _warn(result["warnings"])
+    _warn(result.warnings)
     out.print(report.metrics_table([result], f"{fitted.name} law on {observed.name}"))
-    m = result["metrics"]
+    m = result.metrics
     if m["TrendE"] < 0.9 * m["PredE"]:
         _note([f"against the run's trend the error is {100 * m['TrendE']:.3g}% of the loss; PredE "
                f"({100 * m['PredE']:.3g}%) also counts the log's point-to-point scatter"])
-    _note([f"at the run's end (step {int(result['curve']['step'][-1])}) the forecast is off by "
+    _note([f"at the run's end (step {int(result.steps[-1])}) the forecast is off by "
            f"{100 * m['EndE']:.3g}% of the loss"])
-    if (held := result.get("range")) is not None:
+    if (held := result.range) is not None:
         _note([f"the forecast range holds {100 * held['held']:.0f}% of the run's trend and "
                f"{'' if held['end_held'] else 'not '}its final loss"])
     if chart:
@@ -585,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # the library names its parameters; on the command line they are these flags
-FLAGS = {"prior": "--prior", "gain": "--gain-prior", "lam": "--lambda", "from_step": "--from-step",
+FLAGS = {"prior": "--prior", "gain_prior": "--gain-prior", "lam": "--lam", "from_step": "--from-step",
          "every": "--every", "at": "--at", "max_steps": "--max-steps", "target": "--target-loss"}
 
 

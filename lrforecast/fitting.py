@@ -17,7 +17,7 @@ from scipy.optimize import lsq_linear, minimize
 
 from .areas import DECAY_SEEN, WARMUP_MODES, lr_decay
 from .errors import FitError, InputError
-from .law import Law
+from .law import FitConfig, FitWindow, Law, RunFit
 from .laws import get_form
 from .laws.base import (
     FLOOR,
@@ -180,14 +180,16 @@ def fit_law(
     from_step: int | None = None,
     robust: bool = True,
     prior: float | None = None,
-    gain: float | None = None,
+    gain_prior: float | None = None,
     progress: Progress | None = None,
 ) -> Law:
-    """Fit one named law. `prior` weighs a pull of the nonlinear parameters towards the law's
-    PRIOR (default: the law's PRIOR_WEIGHT; 0 turns it off), `gain` one of the annealing
-    coefficient towards the law's GAIN_PRIOR (default GAIN_WEIGHT; 0 turns it off)."""
+    """Fit one named law. The options are FitConfig's: `prior` weighs a pull of the shape
+    parameters towards their prior (default: the law's PRIOR_WEIGHT; 0 turns it off), `gain_prior`
+    one of the gain towards the law's GAIN_PRIOR (default GAIN_WEIGHT; 0 turns it off), `lam`
+    fixes the momentum decay."""
     form = get_form(law)
-    for option, value in (("prior", prior), ("gain", gain)):
+    gain = gain_prior
+    for option, value in (("prior", prior), ("gain_prior", gain)):
         if value is not None and not (np.isfinite(value) and value >= 0):
             raise InputError(f"{option} must be a weight >= 0 (0 turns the pull off), got {value}",
                              param=option)
@@ -268,9 +270,8 @@ def fit_law(
     run_info = []
     for d, X in zip(data, X_all, strict=True):
         pred = X @ coef
-        run_info.append({"name": d.run.name, "source": d.run.source, "schedule": d.schedule.spec,
-                         "points": int(d.y.size), "metrics": curve_metrics(d.y, pred),
-                         "noise": noise_level(d.y)})
+        run_info.append(RunFit(d.run.name, d.run.source, d.schedule.spec, int(d.y.size),
+                               curve_metrics(d.y, pred), noise_level(d.y)))
         notes += _run_notes(run_info[-1], d, pred)
     notes += rising
     floor = named(form, FLOOR)
@@ -283,23 +284,21 @@ def fit_law(
     if max(peaks) > 1.01 * min(peaks):
         notes.append("the runs have different peak LRs; the law assumes one peak LR")
     return Law(
-        name=law, params=params, warmup_mode=warmup_mode, peak_lr=max(peaks),
-        warmup=max(s.warmup for s in schedules),
+        name=law, params=params, peak_lr=max(peaks), warmup=max(s.warmup for s in schedules),
+        config=FitConfig(warmup_mode=warmup_mode, lam=lam, from_step=from_step, robust=robust,
+                         prior=float(prior), gain_prior=float(gain)),
         horizon=max(int(d.curve.steps[-1]) for d in data),
         total=max(int(d.curve.eta.size) for d in data),
-        options={"lambda_fixed": lam, "robust": robust, "prior": prior, "gain_prior": gain,
-                 "objective": "huber-relative" if robust else "least-squares-relative"},
-        fit_window={"from_step": start, "to_step": max(int(d.curve.steps[-1]) for d in data),
-                    "lr_decay": decay},
-        runs=run_info, metrics=mean_metrics([r["metrics"] for r in run_info]), notes=notes,
+        fit_window=FitWindow(start, max(int(d.curve.steps[-1]) for d in data), float(decay)),
+        runs=tuple(run_info), metrics=mean_metrics([r.metrics for r in run_info]), notes=tuple(notes),
     )
 
 
-def _run_notes(info: dict, d: FitData, pred: np.ndarray) -> list[str]:
+def _run_notes(info: RunFit, d: FitData, pred: np.ndarray) -> list[str]:
     """Spikes (points far off the curve and beyond the log's scatter) named, then the fit judged
     on the other points: the robust loss discounts spikes, the run's metrics count them."""
     off = np.abs(d.y - pred)
-    spikes = (off > SPIKE * np.abs(d.y)) & (off > SPIKE_NOISE * np.nan_to_num(info["noise"]))
+    spikes = (off > SPIKE * np.abs(d.y)) & (off > SPIKE_NOISE * np.nan_to_num(info.noise))
     if not spikes.any():
         return _fit_quality_notes(info)
     worst = int(np.argmax(off / np.abs(d.y)))
@@ -307,7 +306,7 @@ def _run_notes(info: dict, d: FitData, pred: np.ndarray) -> list[str]:
             f"log's scatter) off the fitted curve, worst at step {int(d.curve.steps[worst])} (loss "
             f"{d.y[worst]:.4g} against {pred[worst]:.4g}): loss spikes or bad records; the fit "
             "discounts them, its metrics count them"] + _fit_quality_notes(
-        {**info, "metrics": curve_metrics(d.y[~spikes], pred[~spikes]), "noise": noise_level(d.y[~spikes])})
+        replace(info, metrics=curve_metrics(d.y[~spikes], pred[~spikes]), noise=noise_level(d.y[~spikes])))
 
 
 def _rising_note(d: FitData) -> list[str]:
@@ -321,17 +320,17 @@ def _rising_note(d: FitData) -> list[str]:
             "describe a loss that falls with training, so forecasts from this fit are not meaningful"]
 
 
-def _fit_quality_notes(info: dict) -> list[str]:
+def _fit_quality_notes(info: RunFit) -> list[str]:
     """When the law explains little of a run, say whether that is the log's noise or the law."""
-    r2, rmse, noise = info["metrics"]["R2"], info["metrics"]["RMSE"], info["noise"]
+    r2, rmse, noise = info.metrics["R2"], info.metrics["RMSE"], info.noise
     if not r2 < LOW_R2 or not np.isfinite(noise):
         return []
     if rmse <= AT_NOISE * noise:
-        return [f"{info['name']}: R2 {r2:.2f}, but the residuals (RMSE {rmse:.4f}) are the log's own "
+        return [f"{info.name}: R2 {r2:.2f}, but the residuals (RMSE {rmse:.4f}) are the log's own "
                 f"point-to-point scatter ({noise:.4f}): the fit follows the trend, and single logged "
                 "losses will scatter around the forecast by about that much"]
     ratio = f"{rmse / noise:.3g}x" if noise > 0 else "well above"
-    return [f"{info['name']}: R2 {r2:.2f} and residuals {ratio} the log's point-to-point "
+    return [f"{info.name}: R2 {r2:.2f} and residuals {ratio} the log's point-to-point "
             f"scatter: the law does not describe this run well; treat forecasts from it as rough"]
 
 

@@ -50,15 +50,13 @@ class Prediction:
 def held_out_error(law: Law) -> float | None:
     """The law's mean relative error on runs (or steps) it was not fitted on, when it was measured
     (law auto's cross-validation, the bundled default's leave-one-out refits)."""
-    held_out = law.options.get("held_out") or {}
-    value = held_out.get("TrendE", held_out.get("PredE"))  # law files before TrendE kept PredE
-    return None if value is None else float(value)
+    return None if law.held_out is None else float(law.held_out.TrendE)
 
 
 def held_out_end_error(law: Law) -> float | None:
     """The largest error the law made at the end of a run it was not fitted on (its cross-validation),
     or, for law files without it, its mean held-out error."""
-    value = (law.options.get("held_out") or {}).get("EndE")
+    value = None if law.held_out is None else law.held_out.EndE
     return held_out_error(law) if value is None else float(value)
 
 
@@ -87,19 +85,19 @@ def blind_to_decay(law: Law) -> str:
     """The caveat to follow the law's held-out error wherever it is shown: BLIND_TO_DECAY (after
     "; ") when the error came only from folds whose fit saw no LR decay (a pilot early in a cosine,
     a constant-LR run), else nothing."""
-    return f"; {BLIND_TO_DECAY}" if (law.options.get("held_out") or {}).get("decay_seen") is False else ""
+    return f"; {BLIND_TO_DECAY}" if law.held_out is not None and not law.held_out.decay_seen else ""
 
 
 def unlearned_decay(law: Law, eta: np.ndarray) -> bool:
     """Whether `eta` decays although the runs the law was fitted on had no LR decay to learn the
     annealing term from."""
-    return float(law.fit_window.get("lr_decay", 1.0)) < DECAY_SEEN and lr_decay(eta) >= DECAY_SEEN
+    return law.fit_window.lr_decay < DECAY_SEEN and lr_decay(eta) >= DECAY_SEEN
 
 
 def gain_from_prior(law: Law) -> bool:
     """Whether the law's annealing coefficient was pulled towards its gain prior (the multi-power
     law's default): then what a decay gains has a source even when the runs showed no decay."""
-    return float(law.options.get("gain_prior") or 0.0) > 0.0
+    return law.config.gain_prior > 0.0
 
 
 def refuse_unlearned_decay(law: Law, spec: str, eta: np.ndarray) -> None:
@@ -134,7 +132,7 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
     if eta.size - 1 > HORIZON_FACTOR * law.horizon:
         out.append(f"{label}: {eta.size} steps is over {HORIZON_FACTOR:g}x the longest fitted run "
                    f"({law.horizon}); a far extrapolation")
-    start = law.fit_window.get("from_step", 0)
+    start = law.fit_window.from_step
     if eta.size - 1 < start:
         out.append(f"{label}: ends at step {eta.size - 1}, before the first fitted step ({start}); "
                    "the law was fitted on later steps only")
@@ -187,7 +185,7 @@ def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = N
     if max(schedule.warmup, 1) >= eta.size:
         raise InputError(f"schedule '{schedule.label}' ends before its warmup does")
     # before the fitted window the law has no support (as S1 -> 0 its loss runs off to infinity)
-    first = min(max(schedule.warmup, law.fit_window.get("from_step", 0), 1), eta.size - 1)
+    first = min(max(schedule.warmup, law.fit_window.from_step, 1), eta.size - 1)
     steps = np.arange(first, eta.size, every)
     if steps[-1] != eta.size - 1:
         steps = np.append(steps, eta.size - 1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import replacing
+from .backtest import Backtest
 from .charts import extremes, percent_off
 from .errors import InputError
 from .forecast import Comparison, Prediction, sweep_points
@@ -118,20 +119,19 @@ def save_prediction_plot(law: Law, pred: Prediction, path: Path) -> None:
             path)
 
 
-def save_backtest_plot(law: Law, results: list[dict], path: Path) -> None:
+def save_backtest_plot(law: Law, results: list[Backtest], path: Path) -> None:
     """Observed points and the law's curve for each run (top, from `evaluate`) and the error in
     percent of the observed loss (bottom) to a PNG or SVG file: where a law misses, and how."""
     fig, (top, bottom) = _two_panels(path)
     for r in results:
-        c = r["curve"]
-        label = f"{r['run']}  PredE {100 * r['metrics']['PredE']:.3g}%"
-        line, = top.plot(c["step"], c["predicted"], label=label)
-        seen, err = extremes(c["observed"], PLOT_BINS), percent_off(c)
-        top.scatter(c["step"][seen], c["observed"][seen], s=4, alpha=0.4, color=line.get_color())
+        label = f"{r.name}  PredE {100 * r.metrics['PredE']:.3g}%"
+        line, = top.plot(r.steps, r.predicted, label=label)
+        seen, err = extremes(r.observed, PLOT_BINS), percent_off(r)
+        top.scatter(r.steps[seen], r.observed[seen], s=4, alpha=0.4, color=line.get_color())
         off = extremes(err, PLOT_BINS)
-        bottom.plot(c["step"][off], err[off], color=line.get_color(), lw=0.8)
+        bottom.plot(r.steps[off], err[off], color=line.get_color(), lw=0.8)
     bottom.axhline(0.0, color="black", lw=0.5)
-    values = np.concatenate([np.r_[r["curve"]["observed"], r["curve"]["predicted"]] for r in results])
+    values = np.concatenate([np.r_[r.observed, r.predicted] for r in results])
     lo, hi = np.percentile(values, [0.5, 99.5])  # a noisy log's spikes do not flatten the curves
     _finish(fig, top, bottom, (float(lo), float(hi)),
             (f"{law.name} law", "loss (points observed, line the law)", "error %"), path)

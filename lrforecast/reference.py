@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 from .fitting import fit_law
@@ -64,18 +65,16 @@ def fit_default_law(**fit_options) -> Law:
     fit_options = {"law": "momentum", **fit_options}
     observed, schedules = [r for r, _ in runs.values()], [s for _, s in runs.values()]
     law = fit_law(observed, schedules, **fit_options)
-    folds, law.refits = leave_one_out(observed, schedules, **fit_options)
-    law.options["held_out"] = held_out_summary(mean_metrics(list(folds.values()), SCORED),
-                                               "leave one run out", max(f["EndE"] for f in folds.values()),
-                                               folds)
-    law.notes.append(f"{law.name} law fitted on the {len(runs)} bundled 25M reference runs "
-                     "(Luo et al. 2025)")
-    return law
+    folds, refits = leave_one_out(observed, schedules, **fit_options)
+    held = held_out_summary(mean_metrics(list(folds.values()), SCORED), "leave one run out",
+                            max(f["EndE"] for f in folds.values()), folds)
+    return replace(law, refits=refits, held_out=held).noted(
+        f"{law.name} law fitted on the {len(runs)} bundled 25M reference runs (Luo et al. 2025)")
 
 
 if __name__ == "__main__":
     law = fit_default_law()
-    for info in law.runs:  # the same on every machine: relative to the package's parent
-        info["source"] = Path(info["source"]).relative_to(BUNDLED.parents[2]).as_posix()
+    law = replace(law, runs=[  # the same on every machine: relative to the package's parent
+        replace(r, source=Path(r.source).relative_to(BUNDLED.parents[2]).as_posix()) for r in law.runs])
     law.save(DEFAULT_LAW)
     print(f"wrote {DEFAULT_LAW}")

@@ -7,6 +7,7 @@ This module builds renderables and dicts; printing is the CLI's job.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from . import __version__
 from .atomic import replacing
+from .backtest import Backtest
 from .errors import InputError
 from .forecast import (
     Comparison,
@@ -28,7 +30,7 @@ from .forecast import (
     merge_warnings,
     sweep_points,
 )
-from .law import SCHEMA_VERSION, Law
+from .law import Law, RunFit
 from .metrics import METRICS
 from .planning import Reach, plan_sweep_points
 from .readers import Source
@@ -40,9 +42,16 @@ def _g(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}g}" if abs(x) < 1e-3 or abs(x) >= 1e4 else f"{x:.{digits}f}"
 
 
+SCHEMA_VERSION = 1  # of the commands' JSON output (a law file's own is law.SCHEMA_VERSION)
+
+
+def _held_out(law: Law) -> dict | None:
+    return None if law.held_out is None else asdict(law.held_out)
+
+
 def law_summary(law: Law) -> dict:
     """The law as it appears inside other JSON outputs."""
-    return {"name": law.name, "params": law.params, "warmup_mode": law.warmup_mode,
+    return {"name": law.name, "params": dict(law.params), "warmup_mode": law.warmup_mode,
             "peak_lr": law.peak_lr, "warmup": law.warmup}
 
 
@@ -63,47 +72,46 @@ def _add_rows(t: Table, rows: list[list[str]]) -> Table:
 
 def law_description(law: Law) -> list[str]:
     """What a law file holds, in a few lines: what it was fitted on, how sure it is, its notes."""
-    runs = ", ".join(r.get("name", "?") for r in law.runs)
+    runs = ", ".join(r.name for r in law.runs)
     lines = [f"{law.name} law fitted on {len(law.runs)} run(s) ({runs}) from step "
-             f"{law.fit_window.get('from_step')} to {law.horizon}; peak LR {law.peak_lr:g}, warmup "
+             f"{law.fit_window.from_step} to {law.horizon}; peak LR {law.peak_lr:g}, warmup "
              f"{law.warmup} (mode {law.warmup_mode}); forecasts default to {law.total} steps"]
     if (err := held_out_error(law)) is not None:
-        held = law.options["held_out"]
+        held = law.held_out
         end = held_out_end_error(law)
         lines.append(f"held-out error: {100 * err:.3g}% of the loss on average"
                      + (f", {100 * end:.3g}% at the end of a held-out run" if end is not None else "")
-                     + f" ({held.get('how', 'cross-validated')}); {len(law.refits)} refit(s) for the range"
+                     + f" ({held.how}); {len(law.refits)} refit(s) for the range"
                      + blind_to_decay(law))
     else:
         lines.append("no held-out error: the law was not cross-validated, so its forecasts have no range")
-    if (rule := law.options.get("selection", {}).get("rule")) is not None:
-        lines.append(f"chosen by law auto: {rule}")
-    return lines + law.notes
+    if law.selection is not None:
+        lines.append(f"chosen by law auto: {law.selection.rule}")
+    return lines + list(law.notes)
 
 
 def params_table(law: Law) -> Table:
     t = Table(title=f"{law.name} law (warmup {law.warmup_mode}, from step "
-                    f"{law.fit_window.get('from_step')})", title_justify="left")
+                    f"{law.fit_window.from_step})", title_justify="left")
     for k in law.params:
         t.add_column(k, justify="right")
     return _add_rows(t, [[_g(v, 5) for v in law.params.values()]])
 
 
-def metrics_table(rows: list[dict], title: str) -> Table:
-    """One row per run: name, points and the five metrics."""
+def metrics_table(rows: list[RunFit] | list[Backtest], title: str) -> Table:
+    """One row per run (the law's fit on it, or a backtest): name, points and the five metrics."""
     t = Table(title=title, title_justify="left")
     t.add_column("run")
     t.add_column("points", justify="right")
     for m in METRICS:
         t.add_column(m, justify="right")
-    return _add_rows(t, [[r.get("name") or r.get("run"), str(r["points"]),
-                          *(f"{r['metrics'][m]:.5f}" for m in METRICS)] for r in rows])
+    return _add_rows(t, [[r.name, str(r.points), *(f"{r.metrics[m]:.5f}" for m in METRICS)] for r in rows])
 
 
-def evaluation_json(law: Law, result: dict) -> dict:
+def evaluation_json(law: Law, result: Backtest) -> dict:
     """The backtest without its per-point curve (write that with `predict`)."""
     return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "law": law_summary(law),
-            **{k: v for k, v in result.items() if k != "curve"}}
+            **result.to_dict()}
 
 
 def prediction_json(law: Law, pred: Prediction) -> dict:
@@ -111,7 +119,7 @@ def prediction_json(law: Law, pred: Prediction) -> dict:
     has them)."""
     table = prediction_table(pred)
     return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, "law": law_summary(law),
-            "schedule": pred.spec, "final_loss": pred.final_loss, "held_out": law.options.get("held_out"),
+            "schedule": pred.spec, "final_loss": pred.final_loss, "held_out": _held_out(law),
             "warnings": pred.warnings,
             "curve": {name: table.column(name).to_pylist() for name in table.column_names}}
 
@@ -137,9 +145,9 @@ def comparison_rows(cmp: Comparison) -> list[dict]:
 def comparison_json(cmp: Comparison, expectation: dict | None = None) -> dict:
     out = {"schema_version": SCHEMA_VERSION, "tool_version": __version__,
            "law": law_summary(cmp.law), "at": cmp.at, "schedules": comparison_rows(cmp),
-           "best": cmp.best.name, "held_out": cmp.law.options.get("held_out"),
+           "best": cmp.best.name, "held_out": _held_out(cmp.law),
            "sweeps": [sweep_json(cmp, s) for s in cmp.sweeps],
-           "warnings": cmp.warnings, "notes": cmp.law.notes}
+           "warnings": cmp.warnings, "notes": list(cmp.law.notes)}
     if expectation is not None:
         out["expectation"] = expectation
     return out
@@ -181,7 +189,7 @@ def _captions(law: Law, refits: bool) -> list[str]:
     out = [_refit_caption(law)] if refits else []
     if (err := held_out_error(law)) is not None:
         out.append(f"held-out error of this law: {100 * err:.3f}% of the loss on average "
-                   f"({law.options['held_out'].get('how', 'cross-validated')}){blind_to_decay(law)}")
+                   f"({law.held_out.how}){blind_to_decay(law)}")
     return out
 
 
@@ -277,7 +285,7 @@ def plan_json(law: Law, reaches: list[Reach], target: float, max_steps: int,
             "target_loss": target, "max_steps": max_steps, "schedules": plan_rows(reaches),
             "best": reaches[0].name if reaches and reaches[0].steps is not None else None,
             "sweeps": [plan_sweep_json(reaches, s) for s in swept],
-            "held_out": law.options.get("held_out"), "notes": law.notes}
+            "held_out": _held_out(law), "notes": list(law.notes)}
 
 
 def plan_sweep_json(reaches: list[Reach], sweep: Sweep) -> dict:

@@ -25,6 +25,7 @@ run): how much a forecast moves between them is how sure it can be.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from .backtest import evaluate
 from .errors import FitError, InputError
 from .fitting import fit_law, resolved
 from .forecast import BLIND_TO_DECAY
-from .law import Law
+from .law import HeldOut, Law, Selection
 from .laws import LAWS
 from .laws.base import shapes
 from .metrics import METRICS, mean_metrics
@@ -74,14 +75,30 @@ def leave_one_out(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, 
         fitted = fit_law([runs[j] for j in others], [schedules[j] for j in others], law=law, **options)
         if on_fit is not None:
             on_fit()
-        folds[f"leave out {runs[i].name}"] = {**evaluate(fitted, runs[i], schedules[i])["metrics"],
-                                              "fit_lr_decay": fitted.fit_window["lr_decay"]}
-        refits.append(fitted.params)
+        folds[f"leave out {runs[i].name}"] = {**evaluate(fitted, runs[i], schedules[i]).metrics,
+                                              "fit_lr_decay": fitted.fit_window.lr_decay}
+        refits.append(dict(fitted.params))
     return folds, refits
 
 
+@dataclass(frozen=True)
+class CrossValidation:
+    """One law's cross-validation: each fold's metrics (with `fit_lr_decay`, how far the LR of the
+    fold's fitted runs fell), their mean over the kinds of fold (None: no fold could be scored),
+    the laws fitted in the folds (refits) and the largest error at a held-out run's end."""
+
+    folds: dict[str, dict]
+    mean: dict[str, float] | None
+    refits: list[dict]
+    end: float | None
+
+    def summary(self) -> dict:
+        """What auto keeps of it for every law: all but the refits."""
+        return {"folds": self.folds, "mean": self.mean, "end": self.end}
+
+
 def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, on_fit=None,
-                   **options) -> dict:
+                   **options) -> CrossValidation:
     """Mean metrics of each fold and over folds (see module doc)."""
     folds, refits = leave_one_out(runs, schedules, law, on_fit, **options)
     kinds = [mean_metrics(list(folds.values()), SCORED)] if folds else []
@@ -92,13 +109,13 @@ def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str,
     if on_fit is not None:
         on_fit()
     if fitted is not None:
-        per_run = [evaluate(fitted, r, s)["metrics"] for r, s in zip(runs, schedules, strict=True)]
+        per_run = [evaluate(fitted, r, s).metrics for r, s in zip(runs, schedules, strict=True)]
         folds["horizon"] = {**mean_metrics(per_run, SCORED), "EndE": max(m["EndE"] for m in per_run),
-                            "fit_lr_decay": fitted.fit_window["lr_decay"]}
+                            "fit_lr_decay": fitted.fit_window.lr_decay}
         kinds.append(folds["horizon"])
-        refits = refits or [fitted.params]
-    return {"folds": folds, "mean": mean_metrics(kinds, SCORED) if kinds else None, "refits": refits,
-            "end": max((f["EndE"] for f in folds.values()), default=None)}
+        refits = refits or [dict(fitted.params)]
+    return CrossValidation(folds, mean_metrics(kinds, SCORED) if kinds else None, refits,
+                           max((f["EndE"] for f in folds.values()), default=None))
 
 
 def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto", validate: bool = False,
@@ -139,22 +156,19 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
         raise FitError("; ".join(f"{' and '.join(ns)}: {m}" for m, ns in by_message.items()))
     chosen, why = choose(scores)
     best = laws[chosen]
-    scored = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"][SCORE])
-    summary = {"chosen": chosen, "score": HOW, "rule": why,
-               "cv": {n: {k: v for k, v in scores[n].items() if k != "refits"}
-                      for n in scored + [n for n in scores if n not in scored]},
-               "failed": failures}
+    scored = sorted((n for n in scores if scores[n].mean), key=lambda n: scores[n].mean[SCORE])
+    selection = Selection(chosen, HOW, why, {n: scores[n].summary()
+                                             for n in scored + [n for n in scores if n not in scored]},
+                          failures)
     if len(scored) > 1:
         other = scored[1] if chosen == scored[0] else scored[0]
-        a, b = (scores[n]["mean"][SCORE] for n in (chosen, other))
-        best.notes.append(f"law auto: {chosen} chosen ({why}); held-out error (cross-validated, against "
+        a, b = (scores[n].mean[SCORE] for n in (chosen, other))
+        best = best.noted(f"law auto: {chosen} chosen ({why}); held-out error (cross-validated, against "
                           "the runs' trend) "
                           f"{100 * a:.3g}% of the loss against {100 * b:.3g}% for {other}")
     elif not scored:
-        best.notes.append(f"law auto: {chosen} chosen ({why}); its error on unseen steps is unknown")
-    best.options["selection"] = summary
-    keep_validation(best, scores[chosen])
-    return best
+        best = best.noted(f"law auto: {chosen} chosen ({why}); its error on unseen steps is unknown")
+    return with_validation(replace(best, selection=selection), scores[chosen])
 
 
 def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str,
@@ -167,11 +181,10 @@ def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: st
     try:
         score = cross_validate(runs, schedules, law, tick, **options)
     except FitError as e:
-        fitted.notes.append(f"its held-out error is unknown: fitting it without one run failed ({e})")
-        return fitted
-    keep_validation(fitted, score)
-    if score["mean"]:
-        fitted.notes.append(f"held-out error: {100 * score['mean'][SCORE]:.3g}% of the loss, the {HOW}")
+        return fitted.noted(f"its held-out error is unknown: fitting it without one run failed ({e})")
+    fitted = with_validation(fitted, score)
+    if score.mean:
+        fitted = fitted.noted(f"held-out error: {100 * score.mean[SCORE]:.3g}% of the loss, the {HOW}")
     return fitted
 
 
@@ -188,41 +201,41 @@ def fits_per_law(n_runs: int) -> int:
     return len(left_out(n_runs)) + 2
 
 
-def keep_validation(law: Law, score: dict) -> None:
-    """Keep a law's cross-validation (cross_validate's result): its refits and, when any fold could
-    be scored, its held-out error, with the caveat when no fold's fit saw an LR decay."""
-    law.refits = score["refits"]
-    if score["mean"]:
-        law.options["held_out"] = held_out_summary(score["mean"], HOW, score["end"], score["folds"])
-        if not law.options["held_out"]["decay_seen"]:
-            law.notes.append(f"the held-out error was {BLIND_TO_DECAY}")
+def with_validation(law: Law, score: CrossValidation, how: str = HOW) -> Law:
+    """The law with its cross-validation kept: its refits and, when any fold could be scored, its
+    held-out error, with the caveat when no fold's fit saw an LR decay."""
+    law = replace(law, refits=score.refits)
+    if not score.mean:
+        return law
+    law = replace(law, held_out=held_out_summary(score.mean, how, score.end, score.folds))
+    return law if law.held_out.decay_seen else law.noted(f"the held-out error was {BLIND_TO_DECAY}")
 
 
-def held_out_summary(mean: dict[str, float], how: str, end: float | None, folds: dict[str, dict]) -> dict:
+def held_out_summary(mean: dict[str, float], how: str, end: float | None, folds: dict[str, dict]) -> HeldOut:
     """What a law keeps of its cross-validation: the held-out error (TrendE), raw PredE, the largest
     error at a held-out run's end (EndE, for plan's range), how, and whether any fold was fitted on
     an LR decay (if none was, the error says nothing of how the law forecasts one)."""
     seen = any(f.get("fit_lr_decay", 1.0) >= DECAY_SEEN for f in folds.values())
-    return {SCORE: mean[SCORE], "PredE": mean["PredE"], "EndE": end, "how": how, "decay_seen": seen}
+    return HeldOut(mean[SCORE], mean["PredE"], end, how, seen)
 
 
 def choose(scores: dict[str, dict]) -> tuple[str, str]:
     """The law to keep, given each law's cross-validation (module doc), and why in a few words."""
     if len(scores) == 1:
         return next(iter(scores)), "the only law that fitted"
-    if not any(s["mean"] for s in scores.values()):
+    if not any(s.mean for s in scores.values()):
         return (PREFERRED if PREFERRED in scores else next(iter(scores)),
                 "too few points to hold any out and fit the rest, so the default")
-    ranked = sorted((n for n in scores if scores[n]["mean"]), key=lambda n: scores[n]["mean"][SCORE])
+    ranked = sorted((n for n in scores if scores[n].mean), key=lambda n: scores[n].mean[SCORE])
     best = ranked[0]
-    if not scores.get(PREFERRED, {}).get("mean"):
+    if PREFERRED not in scores or not scores[PREFERRED].mean:
         return best, "lowest mean"
-    folds = {f: m for f, m in scores[best]["folds"].items() if m.get("fit_lr_decay", 1.0) >= DECAY_SEEN}
+    folds = {f: m for f, m in scores[best].folds.items() if m.get("fit_lr_decay", 1.0) >= DECAY_SEEN}
     if not folds:  # the same folds for every law: none of them saw a decay
         return PREFERRED, f"no fold was fitted on an LR decay, so none can judge; the default {PREFERRED}"
     if best == PREFERRED:
         return best, "lowest mean"
-    wins = sum(folds[f][SCORE] < scores[PREFERRED]["folds"][f][SCORE] for f in folds)
+    wins = sum(folds[f][SCORE] < scores[PREFERRED].folds[f][SCORE] for f in folds)
     if wins == len(folds):
         return best, "lower on the only fold" if wins == 1 else f"lower on all {wins} folds"
     return PREFERRED, (f"{best} lower on only {wins} of {len(folds)} folds: "

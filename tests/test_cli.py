@@ -39,7 +39,7 @@ def test_fit_json_and_law_file(cli, tmp_path, mpl_runs):
     assert r.code == 0
     d = json.loads(r.out)
     assert d == json.loads(law.read_text())
-    assert d["schema_version"] == 1 and d["law"] == "momentum" and d["tool"] == "lrforecast"
+    assert d["schema_version"] == 2 and d["law"] == "momentum" and d["tool"] == "lrforecast"
     assert set(d["params"]) == {"L0", "A", "C", "alpha", "lam"}
     assert set(d["runs"][0]["metrics"]) == {"R2", "MAE", "RMSE", "PredE", "WorstE"}
 
@@ -212,13 +212,13 @@ def test_a_log_and_a_law_given_in_each_others_place(cli, tmp_path, mpl_runs):
     r = cli("fit", law)
     assert r.code == 2 and "is an lrforecast law file, not a training log" in r.err
     r = cli("inspect", law)  # inspect describes a law file instead
-    held = json.loads(law.read_text())["options"]["held_out"]
+    held = json.loads(law.read_text())["held_out"]
     assert r.code == 0 and "momentum law fitted on 1 run(s) (cosine_24000) from step" in r.err
     assert f"held-out error: {100 * held['TrendE']:.3g}% of the loss on average" in r.err and "lam" in r.out
     assert json.loads(cli("inspect", law, "--json").out) == json.loads(law.read_text())
     bare = tmp_path / "bare.json"
     d = json.loads(law.read_text())
-    d["options"].pop("held_out")
+    d["held_out"] = None
     bare.write_text(json.dumps(d))
     assert "no held-out error: the law was not cross-validated" in cli("inspect", bare).err
     short = cli("compare", law, "--schedules", "cosine", "--steps", "500")
@@ -230,12 +230,12 @@ def test_fit_auto_says_which_law_won(cli, tmp_path, mpl_runs):
     r = cli("fit", *[MPL / "100m" / f"{n}.csv" for n in train], *specs(mpl_runs, train), "--json")
     assert r.code == 0, r.err
     d = json.loads(r.out)
-    sel = d["options"]["selection"]
+    sel = d["selection"]
     assert d["law"] == sel["chosen"] and set(sel["cv"]) == {"momentum", "multipower"}
     assert any(n.startswith("law auto:") for n in d["notes"])
     assert len(d["refits"]) == 3 and set(d["refits"][0]) == set(d["params"])
     scores = {k: v["mean"]["TrendE"] for k, v in sel["cv"].items()}
-    assert scores[d["law"]] == d["options"]["held_out"]["TrendE"]
+    assert scores[d["law"]] == d["held_out"]["TrendE"]
     # validation losses scatter by 0.03%: against the trend is against the points
     assert sel["cv"][d["law"]]["mean"]["PredE"] == pytest.approx(scores[d["law"]], rel=1e-12)
     if scores[d["law"]] > min(scores.values()):  # only the preferred law is kept without the lowest mean
@@ -331,7 +331,7 @@ def test_predict_gives_the_range_and_refit_band_of_a_law_with_refits(cli, tmp_pa
     low, mid, high = (np.array(t[k]) for k in ("refit_low", "predicted_loss", "refit_high"))
     assert np.all(low <= mid) and np.all(mid <= high) and np.all(high - low < 0.05)
     assert np.mean(high - low) > 1e-4  # the refits do differ
-    end_error = json.loads(law.read_text())["options"]["held_out"]["EndE"]
+    end_error = json.loads(law.read_text())["held_out"]["EndE"]
     assert np.allclose(t["low"], low * (1 - end_error)) and np.allclose(t["high"], high * (1 + end_error))
     svg = tmp_path / "pred.svg"
     assert cli("predict", law, "-s", "cosine:total=72000", "--plot", svg, "-o", out).code == 0
@@ -370,7 +370,7 @@ def test_predict_gives_the_range_and_refit_band_of_a_law_with_refits(cli, tmp_pa
     assert json.loads(r.out)["expectation"]["passed"] is False
     bare = tmp_path / "bare.json"  # a law without a held-out error has no range to gate on
     d = json.loads(law.read_text())
-    d["options"].pop("held_out")
+    d["held_out"] = None
     bare.write_text(json.dumps(d))
     r = cli("evaluate", bare, behind, "-s", sched, "--expect-in-range")
     assert r.code == 2 and "has no forecast range" in r.err
@@ -479,7 +479,7 @@ def test_tables_on_a_narrow_console_fold_names_and_never_cut_numbers():
     for p in cmp.predictions:  # every number whole; the longest name folded over two lines
         assert f"{p.final_loss:.4f}" in text
     for r in law.runs:
-        assert all(f"{r['metrics'][m]:.5f}" in text for m in ("R2", "PredE", "WorstE"))
+        assert all(f"{r.metrics[m]:.5f}" in text for m in ("R2", "PredE", "WorstE"))
     assert "wsd:decay=0.1:shape=linear:total=30000" not in text and "total=30000" in text
 
 

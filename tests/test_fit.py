@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,8 @@ def load(size, names, mpl_runs):
 def test_fit_recovers_a_known_law_exactly():
     sched = [parse_schedule(s) for s in ("cosine:peak=3e-4:warmup=500:total=8000",
                                          "step:peak=3e-4:warmup=500:total=8000:at=5000:to=5e-5")]
-    truth = Law("momentum", {"L0": 2.5, "A": 0.6, "C": 0.9, "alpha": 0.45, "lam": 0.997}, "real",
-                3e-4, 500, 7999, 8000)
+    truth = Law.given("momentum", {"L0": 2.5, "A": 0.6, "C": 0.9, "alpha": 0.45, "lam": 0.997},
+                      peak_lr=3e-4, warmup=500, total=8000)
     from lrforecast.run import Run
     runs = []
     for i, s in enumerate(sched):
@@ -39,7 +40,7 @@ def test_reference_protocol_through_the_library(size, limit, mpl_runs):
     proto = mpl_runs["protocol"]
     law = fit(*load(size, proto["train"], mpl_runs), law="momentum")
     runs, scheds = load(size, proto["test"], mpl_runs)
-    prede = [evaluate(law, r, s)["metrics"]["PredE"] for r, s in zip(runs, scheds, strict=True)]
+    prede = [evaluate(law, r, s).metrics["PredE"] for r, s in zip(runs, scheds, strict=True)]
     assert np.mean(prede) <= limit
     assert law.metrics["R2"] > 0.998  # on the fitted runs
 
@@ -65,7 +66,7 @@ def test_points_beyond_the_schedule_are_dropped_with_a_note(mpl_runs):
 
 def test_law_round_trips_through_json(tmp_path, mpl_runs):
     law = fit(*load("25m", ["cosine_24000", "constant_24000"], mpl_runs), law="multipower")
-    law.refits = [law.params, {**law.params, "L0": law.params["L0"] + 0.01}]
+    law = replace(law, refits=[law.params, {**law.params, "L0": law.params["L0"] + 0.01}])
     law.save(tmp_path / "law.json")
     again = Law.load(tmp_path / "law.json")
     assert again.refits == law.refits
@@ -108,8 +109,8 @@ def test_a_noisy_log_is_fitted_from_its_logged_lr_and_its_low_r2_blamed_on_the_n
     run = read_run(REAL / "tinyllama-poem-lora-events.out.tfevents.1698362541.defea657d2b6.26.0")
     law = fit([run], [parse_schedule("log")], law="momentum")  # 'log' is resolved by fit itself
     info = law.runs[0]
-    assert info["metrics"]["R2"] < 0.5
-    assert info["metrics"]["RMSE"] == pytest.approx(info["noise"], rel=0.25)
+    assert info.metrics["R2"] < 0.5
+    assert info.metrics["RMSE"] == pytest.approx(info.noise, rel=0.25)
     assert any("point-to-point scatter" in n and "follows the trend" in n for n in law.notes)
 
 
@@ -121,7 +122,7 @@ def test_a_curve_the_law_cannot_follow_is_called_so_and_a_good_fit_gets_no_such_
     steps = np.arange(100, 6000, 10)
     wavy = 3.0 + 0.2 * np.sin(steps / 300.0) + 1e-3 * np.cos(steps * 1.7)  # up and down at constant LR
     bad = fit([Run.from_points("wavy", steps, wavy)], [sched], law="momentum")
-    assert bad.runs[0]["metrics"]["RMSE"] > 10 * bad.runs[0]["noise"]
+    assert bad.runs[0].metrics["RMSE"] > 10 * bad.runs[0].noise
     assert any("does not describe this run well" in n for n in bad.notes)
 
 
@@ -135,9 +136,11 @@ def test_a_parameter_stuck_at_its_bound_is_named_with_the_edge():
 
 def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold():
 
+    from lrforecast.selection import CrossValidation
+
     def cv(**folds):
-        return {"folds": {f: {"TrendE": v} for f, v in folds.items()},
-                "mean": {"TrendE": float(np.mean(list(folds.values())))}}
+        return CrossValidation({f: {"TrendE": v} for f, v in folds.items()},
+                               {"TrendE": float(np.mean(list(folds.values())))}, [], None)
 
     close = {PREFERRED: cv(a=1.0, b=3.0, h=2.5), "momentum": cv(a=1.1, b=1.0, h=2.0)}
     chosen, why = choose(close)  # momentum's mean is lower, but not on fold a
@@ -147,16 +150,16 @@ def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold():
     assert choose({PREFERRED: cv(a=1.0, h=1.0), "momentum": cv(a=2.0, h=0.5)})[0] == PREFERRED
     assert choose({"momentum": cv(h=1.0)}) == ("momentum", "the only law that fitted")
     blind = {PREFERRED: cv(h=2.0), "momentum": cv(h=1.0)}
-    blind["momentum"]["folds"]["h"]["fit_lr_decay"] = 0.0  # the fold's fit saw no decay
+    blind["momentum"].folds["h"]["fit_lr_decay"] = 0.0  # the fold's fit saw no decay
     chosen, why = choose(blind)
     assert chosen == PREFERRED and "no fold was fitted on an LR decay" in why
 
 
 def test_auto_on_one_wsd_run_does_not_let_a_fold_without_decay_decide(mpl_runs):
     law = fit(*load("25m", ["wsd_20000_24000"], mpl_runs))  # its first third is all constant LR
-    sel = law.options["selection"]
-    assert sel["cv"]["momentum"]["folds"]["horizon"]["fit_lr_decay"] == 0.0
-    assert law.name == PREFERRED and "no fold was fitted on an LR decay" in sel["rule"]
+    sel = law.selection
+    assert sel.cv["momentum"]["folds"]["horizon"]["fit_lr_decay"] == 0.0
+    assert law.name == PREFERRED and "no fold was fitted on an LR decay" in sel.rule
 
 
 def test_auto_on_a_run_too_short_to_hold_any_out_keeps_the_default_and_says_so(mpl_runs):
@@ -165,8 +168,8 @@ def test_auto_on_a_run_too_short_to_hold_any_out_keeps_the_default_and_says_so(m
     (run,), scheds = load("25m", ["cosine_24000"], mpl_runs)
     short = Run.from_points("short", run.steps[:5], run.loss[:5])  # its first third: 2 points
     law = fit([short], scheds)
-    assert law.name == PREFERRED and "too few points" in law.options["selection"]["rule"]
-    assert held_out_error(law) is None and law.refits == []
+    assert law.name == PREFERRED and "too few points" in law.selection.rule
+    assert held_out_error(law) is None and law.refits == ()
     assert any("error on unseen steps is unknown" in n for n in law.notes)
 
 
@@ -238,17 +241,18 @@ def test_the_held_out_error_of_a_noisy_log_is_measured_against_its_trend(mpl_run
     assert end_error(zigzag, 1.01 * trend, 0.0) == pytest.approx((0.01 * last + 0.02) / (last - 0.02))
     run = read_run(REAL / "tinyllama-poem-lora-events.out.tfevents.1698362541.defea657d2b6.26.0")
     law = fit([run], [parse_schedule("log")])  # per-batch training loss, scatter 4% of the loss
-    held_out = law.options["held_out"]
-    assert held_out_error(law) == held_out["TrendE"] < held_out["PredE"] / 3
-    folds = law.options["selection"]["cv"][law.name]["folds"]
-    assert held_out["EndE"] == max(f["EndE"] for f in folds.values())
-    backtest = evaluate(law, run, parse_schedule("log"))["metrics"]  # on the fitted run itself
+    held_out = law.held_out
+    assert held_out_error(law) == held_out.TrendE < held_out.PredE / 3
+    folds = law.selection.cv[law.name]["folds"]
+    assert held_out.EndE == max(f["EndE"] for f in folds.values())
+    backtest = evaluate(law, run, parse_schedule("log")).metrics  # on the fitted run itself
     assert backtest["TrendE"] < backtest["PredE"] / 3
 
 
 def test_a_bad_fit_of_a_log_without_scatter_is_still_called_so():
     from lrforecast.fitting import _fit_quality_notes
-    info = {"name": "line", "metrics": {"R2": 0.5, "RMSE": 0.01}, "noise": 0.0}  # exact steps: no scatter
+    from lrforecast.law import RunFit
+    info = RunFit("line", "", "", 10, {"R2": 0.5, "RMSE": 0.01}, 0.0)  # exact steps: no scatter
     assert _fit_quality_notes(info) == ["line: R2 0.50 and residuals well above the log's point-to-point "
                                         "scatter: the law does not describe this run well; treat "
                                         "forecasts from it as rough"]
@@ -256,7 +260,7 @@ def test_a_bad_fit_of_a_log_without_scatter_is_still_called_so():
 
 def test_a_law_fitted_without_any_decay_says_so_and_will_not_rank_decaying_schedules(mpl_runs):
     flat = fit(*load("25m", ["constant_24000"], mpl_runs), law="momentum")
-    assert flat.fit_window["lr_decay"] == 0.0
+    assert flat.fit_window.lr_decay == 0.0
     assert any(n.startswith("no fitted run has an LR decay") for n in flat.notes)
     with pytest.raises(InputError, match="'cosine' decays, but the law was fitted on runs without"):
         compare(flat, ["constant", "cosine"])
@@ -269,7 +273,7 @@ def test_a_law_fitted_without_any_decay_says_so_and_will_not_rank_decaying_sched
     assert any("decays, but the law was fitted on runs without a decay" in w
                for w in predict(flat, parse_schedule("cosine", law_defaults(flat))).warnings)
     cosine = fit(*load("25m", ["cosine_24000"], mpl_runs), law="momentum")
-    assert cosine.fit_window["lr_decay"] == pytest.approx(0.9, abs=0.01)
+    assert cosine.fit_window.lr_decay == pytest.approx(0.9, abs=0.01)
     assert not any("decay" in n for n in cosine.notes)
 
 
@@ -290,10 +294,9 @@ def test_the_stored_default_law_is_what_fitting_the_bundled_runs_gives_now():
     assert len(stored.refits) == len(fresh.refits) == 4
     for a, b in zip(stored.refits, fresh.refits, strict=True):
         assert a == pytest.approx(b, rel=1e-6)
-    a, b = stored.options["held_out"], fresh.options["held_out"]
-    assert a["how"] == b["how"]
-    assert (a["TrendE"], a["PredE"], a["EndE"]) == pytest.approx((b["TrendE"], b["PredE"], b["EndE"]),
-                                                                 rel=1e-6)
+    a, b = stored.held_out, fresh.held_out
+    assert a.how == b.how and a.decay_seen == b.decay_seen
+    assert (a.TrendE, a.PredE, a.EndE) == pytest.approx((b.TrendE, b.PredE, b.EndE), rel=1e-6)
     assert (stored.peak_lr, stored.warmup, stored.total) == (fresh.peak_lr, fresh.warmup, fresh.total)
 
 
@@ -323,10 +326,10 @@ def test_a_schedule_without_a_length_keeps_the_whole_runs_length_in_cross_valida
     spec = "cosine:peak=6e-4:warmup=700:min=0"
     (sched,) = resolved([run], [parse_schedule(spec)])  # as fit does before cross-validating
     assert sched.total == 19552 and sched.spec.endswith(":total=19552")
-    horizon = cross_validate([run], [sched], "momentum")["folds"]["horizon"]
+    horizon = cross_validate([run], [sched], "momentum").folds["horizon"]
     # the fold fits the first third under the whole run's cosine, not one squeezed into that third
     whole = parse_schedule(f"{spec}:total=19552")
-    direct = evaluate(fit([head(run, HORIZON_FRACTION)], [whole], law="momentum"), run, whole)["metrics"]
+    direct = evaluate(fit([head(run, HORIZON_FRACTION)], [whole], law="momentum"), run, whole).metrics
     assert horizon["TrendE"] == direct["TrendE"] < 0.005
 
 
@@ -340,14 +343,14 @@ def test_a_held_out_error_from_folds_without_a_decay_says_what_it_does_not_cover
     law = tmp_path / "law.json"
     r = cli("fit", log, "--schedule", "cosine:peak=6e-4:warmup=700:min=0:total=19552", "-o", law)
     assert r.code == 0 and "it does not cover how the law forecasts a decay" in r.err
-    assert json.loads(law.read_text())["options"]["held_out"]["decay_seen"] is False
+    assert json.loads(law.read_text())["held_out"]["decay_seen"] is False
     r = cli("plan", law, "--target-loss", "3.3", "--schedules", "cosine:min=0,wsd:min=0", "--no-chart")
     assert r.code == 0 and "fitted without an LR decay" in " ".join(r.out.split())
     r = cli("predict", law, "-s", "cosine:min=0", "--every", "5000")  # the range's error never saw one
     assert r.code == 0 and "its range is made of was measured on folds fitted without an LR decay" in r.err
     assert "range" not in cli("predict", law, "-s", "constant", "--every", "5000").err
     from lrforecast.reference import default_law
-    assert default_law().options["held_out"]["decay_seen"] is True  # leave-one-out over decaying runs
+    assert default_law().held_out.decay_seen is True  # leave-one-out over decaying runs
 
 
 def test_a_law_fitted_by_name_and_validated_keeps_what_auto_keeps_for_it():
@@ -358,7 +361,31 @@ def test_a_law_fitted_by_name_and_validated_keeps_what_auto_keeps_for_it():
     auto = fit(*args)  # auto chooses the multi-power law on these runs
     named = fit(*args, law=auto.name, validate=True)
     assert named.params == auto.params and named.refits == auto.refits
-    assert named.options["held_out"] == auto.options["held_out"]
-    assert fit(*args, law=auto.name).refits == []  # without validate: as fitted, no refits
+    assert named.held_out == auto.held_out
+    assert fit(*args, law=auto.name).refits == ()  # without validate: as fitted, no refits
     low, high = predict(named, train[0][1]).interval
     assert np.all(low < high)
+
+
+def test_a_law_file_of_schema_version_1_reads_as_the_same_law():
+    """The bundled default law as version 1 wrote it: its options split into the typed fields."""
+    from lrforecast.reference import default_law
+    old = Law.load(Path(__file__).parent / "data" / "law-v1.json")
+    new = default_law()
+    assert old.params == new.params and old.refits == new.refits
+    assert old.held_out == new.held_out and old.config == new.config and old.fit_window == new.fit_window
+    s = parse_schedule("wsd:peak=3e-4:warmup=2160:total=50000")
+    np.testing.assert_array_equal(predict(old, s).interval[1], predict(new, s).interval[1])
+    with pytest.raises(InputError, match="schema_version 3"):
+        Law.from_dict({**old.to_dict(), "schema_version": 3})
+
+
+def test_a_law_is_frozen():
+    from dataclasses import FrozenInstanceError
+
+    from lrforecast.reference import default_law
+    law = default_law()
+    with pytest.raises(FrozenInstanceError):
+        law.refits = ()
+    with pytest.raises(TypeError):
+        law.params["L0"] = 0.0

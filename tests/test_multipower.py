@@ -112,15 +112,15 @@ def test_fit_recovers_a_known_multipower_law():
              "step:peak=3e-4:warmup=500:total=12000:at=7000:to=6e-5",
              "constant:peak=3e-4:warmup=500:total=12000"]
     sched = [parse_schedule(s) for s in specs]
-    truth = Law("multipower", {"L0": 2.6, "A": 0.6, "B": 450.0, "alpha": 0.45, "beta": 0.6,
-                               "gamma": 0.65, "C": 2.0}, "real", 3e-4, 500, 11999, 12000)
+    truth = Law.given("multipower", {"L0": 2.6, "A": 0.6, "B": 450.0, "alpha": 0.45, "beta": 0.6,
+                                     "gamma": 0.65, "C": 2.0}, peak_lr=3e-4, warmup=500, total=12000)
     runs = []
     for i, s in enumerate(sched):
         steps = np.arange(500, 12000, 64)
         runs.append(Run.from_points(f"r{i}", steps, truth.predict_lr(s.lr(), steps, 500)))
     law = fit(runs, sched, law="multipower", prior=0, robust=False)
     for r in law.runs:
-        assert r["metrics"]["WorstE"] < 1e-4
+        assert r.metrics["WorstE"] < 1e-4
     test = parse_schedule("wsd:peak=3e-4:min=0:warmup=500:total=12000:decay=0.3")
     steps = np.arange(600, 12000, 50)
     np.testing.assert_allclose(law.predict_lr(test.lr(), steps, 500),
@@ -164,8 +164,8 @@ def test_the_authors_parameters_give_their_published_test_metrics(size, mpl_runs
     from .conftest import MPL
 
     (L0, A, alpha, B, C, beta, gamma), published = AUTHORS[size]
-    law = Law("multipower", dict(L0=L0, A=A, B=B, alpha=alpha, beta=beta, gamma=gamma, C=C), "real",
-              3e-4, 2160, 24000, 24000)
+    law = Law.given("multipower", dict(L0=L0, A=A, B=B, alpha=alpha, beta=beta, gamma=gamma, C=C),
+                    peak_lr=3e-4, warmup=2160, total=24000)
     for name, expected in published.items():
         run = read_run(MPL / size / f"{name}.csv")
         sched = parse_schedule(mpl_runs["runs"][name])
@@ -192,8 +192,8 @@ def test_the_gain_prior_lets_a_pilot_forecast_the_rest_of_its_decay():
     unseen = Run("rest", run.steps[rest], run.loss[rest])
     end = {}
     for gain in (0.0, None):  # None: the default weight
-        law = fit_law([pilot], [sched], law="multipower", gain=gain)
-        end[gain] = evaluate(law, unseen, sched)["metrics"]["EndE"]
+        law = fit_law([pilot], [sched], law="multipower", gain_prior=gain)
+        end[gain] = evaluate(law, unseen, sched).metrics["EndE"]
         b_share = law.params["B"] * 6e-4 / np.median(pilot.loss[pilot.steps >= 700])
         assert (b_share < 0.01) if gain == 0.0 else (0.5 * GAIN_PRIOR < b_share < GAIN_PRIOR)
     assert end[0.0] > 0.02 and end[None] < 0.01  # 2.96% and 0.61% off at the run's end

@@ -25,8 +25,8 @@ def test_a_schedule_needs_the_length_at_which_the_law_gives_it_the_target(law):
     lo, hi = reaches["wsd"].steps_range  # the target moved by the largest held-out end error, under
     # the law and its refits
     assert lo < reaches["wsd"].steps < hi
-    end = law.options["held_out"]["EndE"]
-    assert end > law.options["held_out"]["TrendE"]  # one run's end, not the mean over all points
+    end = law.held_out.EndE
+    assert end > law.held_out.TrendE  # one run's end, not the mean over all points
     own = [plan(law, ["wsd"], cosine_72k * (1 + s * end))[0].steps for s in (1, -1)]
     assert lo <= own[0] < own[1] <= hi  # and widened to where the law's refits need as many steps
     refits = [law.with_params(p) for p in law.refits]

@@ -63,7 +63,7 @@ def test_a_sparsely_logged_lr_is_recognised_as_the_schedule_the_data_readme_give
     from lrforecast.schedules import parse_schedule
     law = fit([read_run(REAL / name)], [parse_schedule("log")], law="momentum")
     want = parse_schedule(SCHEDULES[name])
-    got = parse_schedule(law.runs[0]["schedule"])
+    got = parse_schedule(law.runs[0].schedule)
     assert (got.name, got.peak, got.params["min"]) == (want.name, want.peak, 0.0)
     assert abs(got.warmup - want.warmup) <= 1 and abs(got.total - want.total) <= 3
     assert any("follows " + got.spec in n for n in law.notes)
@@ -639,7 +639,7 @@ def test_key_value_lines_of_other_training_scripts(tmp_path, cli):
 def test_fit_with_no_options_at_all_picks_a_law(cli):
     r = cli("fit", REAL / "tinyllama-clinical-qlora-trainer_state.json", "--json")
     assert r.code == 0, r.err
-    assert json.loads(r.out)["options"]["selection"]["chosen"] in ("momentum", "multipower")
+    assert json.loads(r.out)["selection"]["chosen"] in ("momentum", "multipower")
 
 
 def test_generic_jsonl_with_a_broken_line(tmp_path):
