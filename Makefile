@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test test-fast bench lint clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -20,6 +20,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check lrforecast tests benchmarks
 	$(PY) -m pytest -q
+
+test-fast: $(STAMP)  # the edit loop: no test marked slow
+	$(VENV)/bin/ruff check lrforecast tests benchmarks
+	$(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/reference_protocol.py

@@ -16,6 +16,7 @@ def specs(mpl_runs, names):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size, limit", [("25m", 0.0014), ("100m", 0.0022)])
 def test_reference_protocol_through_the_cli(size, limit, mpl_runs, cli, tmp_path):
     train, test = mpl_runs["protocol"]["train"], mpl_runs["protocol"]["test"]
@@ -78,6 +79,7 @@ def test_compare_table_chart_and_at(cli):
     assert all(sum(line.count(m) for line in plot) >= 2 for m in "12")
 
 
+@pytest.mark.slow
 def test_predict_writes_every_kth_step(cli, tmp_path, mpl_runs):
     import pyarrow.parquet as pq
 
@@ -225,6 +227,7 @@ def test_a_log_and_a_law_given_in_each_others_place(cli, tmp_path, mpl_runs):
     assert short.code == 0 and "before the first fitted step (1196)" in short.err
 
 
+@pytest.mark.slow
 def test_fit_auto_says_which_law_won(cli, tmp_path, mpl_runs):
     train = mpl_runs["protocol"]["train"]
     r = cli("fit", *[MPL / "100m" / f"{n}.csv" for n in train], *specs(mpl_runs, train), "--json")
@@ -292,6 +295,7 @@ def test_evaluate_charts_the_error_by_step_and_keeps_json_small(cli, tmp_path, m
     assert "curve" not in d and d["points"] == 546
 
 
+@pytest.mark.slow
 def test_fit_and_evaluate_draw_observed_and_fitted(cli, tmp_path, mpl_runs):
     law, png, svg = tmp_path / "law.json", tmp_path / "fit.png", tmp_path / "backtest.svg"
     train = MPL / "25m" / "cosine_24000.csv"
@@ -307,6 +311,7 @@ def test_fit_and_evaluate_draw_observed_and_fitted(cli, tmp_path, mpl_runs):
         assert r.code == 2 and f"--plot {bad}" in r.err
 
 
+@pytest.mark.slow
 def test_the_refit_columns_say_how_the_refits_were_made(cli, tmp_path, mpl_runs):
     law, md = tmp_path / "law.json", tmp_path / "report.md"
     assert cli("fit", MPL / "25m" / "cosine_24000.csv", *specs(mpl_runs, ["cosine_24000"]),
@@ -319,6 +324,7 @@ def test_the_refit_columns_say_how_the_refits_were_made(cli, tmp_path, mpl_runs)
     assert "fitted 4 more times, leaving out one run each time" in md.read_text()
 
 
+@pytest.mark.slow
 def test_predict_gives_the_range_and_refit_band_of_a_law_with_refits(cli, tmp_path, mpl_runs):
     import pyarrow.parquet as pq
     train = mpl_runs["protocol"]["train"]
@@ -443,6 +449,7 @@ def test_under_github_actions_failures_and_warnings_become_annotations(cli, monk
     assert len(r.err.strip().splitlines()) == 1 and "%0A" not in r.err
 
 
+@pytest.mark.slow
 def test_compare_refuses_decaying_schedules_for_a_law_that_never_saw_a_decay(cli, tmp_path, mpl_runs):
     law = tmp_path / "flat.json"
     flat = [MPL / "25m" / "constant_72000.csv", *specs(mpl_runs, ["constant_72000"])]
@@ -548,6 +555,7 @@ def test_ctrl_c_while_the_libraries_load_ends_quietly(monkeypatch):
     assert done.value.code == 130
 
 
+@pytest.mark.slow
 def test_a_reader_that_leaves_early_ends_the_program_quietly():
     import subprocess
     import sys
@@ -576,6 +584,7 @@ def test_every_help_renders(cli):  # rich markup would read the help's "[/N]" as
     assert "KEY=A..B" in cli("plan", "--help").out and "wsd:decay=0.05..0.5" in cli("schedules").out
 
 
+@pytest.mark.slow
 def test_names_with_brackets_are_printed_as_they_are(cli, tmp_path):
     log = tmp_path / "run[7].csv"  # rich markup would take [avg] and [7] for tags and drop them
     log.write_text("step,train_loss[avg],lr\n" + "".join(
@@ -587,6 +596,7 @@ def test_names_with_brackets_are_printed_as_they_are(cli, tmp_path):
     assert r.code == 0 and f"law written to {law}" in r.err and "run[7]" in r.out
 
 
+@pytest.mark.slow
 def test_predict_at_a_terminal_shows_a_summary_and_a_pipe_gets_csv(cli, monkeypatch):
     import lrforecast.cli as cli_module
     from lrforecast.reference import BUNDLED

@@ -45,6 +45,7 @@ def test_reference_protocol_through_the_library(size, limit, mpl_runs):
     assert law.metrics["R2"] > 0.998  # on the fitted runs
 
 
+@pytest.mark.slow
 def test_fit_is_deterministic_and_lambda_can_be_fixed(mpl_runs):
     runs, scheds = load("25m", mpl_runs["protocol"]["train"], mpl_runs)
     a, b = fit(runs, scheds, law="momentum"), fit(runs, scheds, law="momentum")
@@ -64,6 +65,7 @@ def test_points_beyond_the_schedule_are_dropped_with_a_note(mpl_runs):
         fit([run], [parse_schedule("cosine:peak=3e-4:warmup=100:total=1000")], from_step=2000)
 
 
+@pytest.mark.slow
 def test_law_round_trips_through_json(tmp_path, mpl_runs):
     law = fit(*load("25m", ["cosine_24000", "constant_24000"], mpl_runs), law="multipower")
     law = replace(law, refits=[law.params, {**law.params, "L0": law.params["L0"] + 0.01}])
@@ -155,6 +157,7 @@ def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold():
     assert chosen == PREFERRED and "no fold was fitted on an LR decay" in why
 
 
+@pytest.mark.slow
 def test_auto_on_one_wsd_run_does_not_let_a_fold_without_decay_decide(mpl_runs):
     law = fit(*load("25m", ["wsd_20000_24000"], mpl_runs))  # its first third is all constant LR
     sel = law.selection
@@ -162,6 +165,7 @@ def test_auto_on_one_wsd_run_does_not_let_a_fold_without_decay_decide(mpl_runs):
     assert law.name == PREFERRED and "no fold was fitted on an LR decay" in sel.rule
 
 
+@pytest.mark.slow
 def test_auto_on_a_run_too_short_to_hold_any_out_keeps_the_default_and_says_so(mpl_runs):
     from lrforecast.forecast import held_out_error
     from lrforecast.run import Run
@@ -187,6 +191,7 @@ def test_a_loss_spike_is_named_discounted_and_not_blamed_on_the_law(mpl_runs):
         assert spiked.params[k] == pytest.approx(v, rel=0.02), k
 
 
+@pytest.mark.slow
 def test_a_zero_loss_record_is_dropped_and_a_rising_loss_is_named(mpl_runs):
     from lrforecast.errors import FitError
     from lrforecast.run import Run
@@ -212,6 +217,7 @@ def test_a_zero_loss_record_is_dropped_and_a_rising_loss_is_named(mpl_runs):
     assert any(n.startswith("rising: the loss rises over the fitted steps") for n in rising.notes)
 
 
+@pytest.mark.slow
 def test_a_flat_loss_is_a_degenerate_fit():
     from lrforecast.errors import FitError
     from lrforecast.run import Run
@@ -221,6 +227,7 @@ def test_a_flat_loss_is_a_degenerate_fit():
             [parse_schedule("cosine:peak=3e-4:warmup=100:total=5000")])
 
 
+@pytest.mark.slow
 def test_the_held_out_error_of_a_noisy_log_is_measured_against_its_trend(mpl_runs):
     from lrforecast.forecast import held_out_error
     from lrforecast.metrics import end_error, noise_level, trend_error
@@ -286,6 +293,7 @@ def test_a_negative_floor_is_called_out_and_a_pretraining_fit_has_none(mpl_runs)
     assert good.params["L0"] > 2 and not any("below zero" in n for n in good.notes)
 
 
+@pytest.mark.slow
 def test_the_stored_default_law_is_what_fitting_the_bundled_runs_gives_now():
     from lrforecast.reference import DEFAULT_LAW, default_law, fit_default_law
     stored, fresh = default_law(), fit_default_law()  # if this fails: python -m lrforecast.reference
@@ -300,6 +308,7 @@ def test_the_stored_default_law_is_what_fitting_the_bundled_runs_gives_now():
     assert (stored.peak_lr, stored.warmup, stored.total) == (fresh.peak_lr, fresh.warmup, fresh.total)
 
 
+@pytest.mark.slow
 def test_the_readme_python_example_runs_on_a_real_log(capsys):
     import re
 
@@ -317,6 +326,7 @@ def test_the_readme_python_example_runs_on_a_real_log(capsys):
     assert fewest.steps <= total * 1.002 and (fewest.name == "cosine" or fewest.steps >= total * 0.998)
 
 
+@pytest.mark.slow
 def test_a_schedule_without_a_length_keeps_the_whole_runs_length_in_cross_validation():
     from lrforecast.fitting import resolved
     from lrforecast.selection import HORIZON_FRACTION, cross_validate, head
@@ -333,6 +343,7 @@ def test_a_schedule_without_a_length_keeps_the_whole_runs_length_in_cross_valida
     assert horizon["TrendE"] == direct["TrendE"] < 0.005
 
 
+@pytest.mark.slow
 def test_a_held_out_error_from_folds_without_a_decay_says_what_it_does_not_cover(tmp_path, cli):
     from .conftest import REAL
     run = read_run(REAL / "llmc-gpt2-124m-fineweb10b-main.log")
@@ -353,6 +364,7 @@ def test_a_held_out_error_from_folds_without_a_decay_says_what_it_does_not_cover
     assert default_law().held_out.decay_seen is True  # leave-one-out over decaying runs
 
 
+@pytest.mark.slow
 def test_a_law_fitted_by_name_and_validated_keeps_what_auto_keeps_for_it():
     from lrforecast.reference import load_reference
     runs, proto = load_reference(MPL / "25m")

@@ -107,6 +107,7 @@ def test_dense_prediction_interpolates_ld_closely(spec, first):
     assert np.all(err[steps[at] >= warmup] <= 1e-3 * size) and np.all(err <= 4e-3 * size)
 
 
+@pytest.mark.slow
 def test_fit_recovers_a_known_multipower_law():
     specs = ["cosine:peak=3e-4:min=3e-5:warmup=500:total=12000",
              "step:peak=3e-4:warmup=500:total=12000:at=7000:to=6e-5",
@@ -176,6 +177,7 @@ def test_the_authors_parameters_give_their_published_test_metrics(size, mpl_runs
             assert got[metric] == pytest.approx(want, abs=1.5e-5), (name, metric)
 
 
+@pytest.mark.slow
 def test_the_gain_prior_lets_a_pilot_forecast_the_rest_of_its_decay():
     from lrforecast import evaluate
     from lrforecast.fitting import fit_law

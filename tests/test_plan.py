@@ -13,6 +13,7 @@ def law():
     return default_law()
 
 
+@pytest.mark.slow
 def test_a_schedule_needs_the_length_at_which_the_law_gives_it_the_target(law):
     cosine_72k = compare(law, ["cosine"]).best.final_loss  # the bundled law's cosine over 72,000 steps
     reaches = {r.name: r for r in plan(law, ["wsd", "cosine", "cosine-to-zero"], cosine_72k)}
@@ -51,6 +52,7 @@ def test_a_target_out_of_reach_and_schedules_without_a_free_length(law):
             plan(law, [spec], 3.2)
 
 
+@pytest.mark.slow
 def test_plan_command_ranks_by_steps_and_gates_ci(cli):
     r = cli("plan", "--target-loss", "3.2", "--schedules", "cosine,wsd", "--json", "--expect-best", "wsd")
     assert r.code == 0, r.err
@@ -67,6 +69,7 @@ def test_plan_command_ranks_by_steps_and_gates_ci(cli):
     assert cli("plan", "--target-loss", "3.2", "--schedules", "cosine:total=9").code == 2
 
 
+@pytest.mark.slow
 def test_plan_sweeps_a_cooldown(law, cli):
     reaches = plan(law, ["wsd:decay=0.1..0.4/4"], 3.2)
     one = {r.name: r.steps for r in plan(law, ["wsd:decay=0.2", "wsd:decay=0.4"], 3.2)}
@@ -84,6 +87,7 @@ def test_plan_sweeps_a_cooldown(law, cli):
     assert sweep["steps"] == [steps[f"wsd:decay={v:g}"] for v in sweep["values"]]
 
 
+@pytest.mark.slow
 def test_plan_writes_a_markdown_report_for_ci(cli, tmp_path, monkeypatch):
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")

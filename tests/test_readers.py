@@ -27,7 +27,7 @@ SCHEDULES = {
     "sygoat-mistral7b-lora-trainer_log.jsonl": "cosine:peak=5e-5:min=0:warmup=866:total=8660",
     "sygoat-mistral7b-lora-trainer_state.json": "cosine:peak=5e-5:min=0:warmup=866:total=8660",
 }
-FILES = sorted(p.name for p in REAL.iterdir() if p.name != "README.md")
+FILES = sorted(p.name for p in REAL.iterdir() if p.name != "README.md") if REAL.is_dir() else []
 EXPECTED_POINTS = {  # distinct loss steps, from the data README
     "deepclima-r1-swift-logging.jsonl": 44, "llmc-gpt2-124m-fineweb10b-main.log": 19552,
     "llmc-gpt2-124m-fineweb10b-stdout.log": 19559, "rameyjm7-qwen25-3b-sft-trainer_log.jsonl": 656,
@@ -39,9 +39,10 @@ EXPECTED_POINTS = {  # distinct loss steps, from the data README
 
 
 def test_the_real_data_is_all_here():
-    assert len(FILES) == 15
+    assert len(FILES) == 15 and all((REAL / f).is_file() for f in FILES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FILES)
 def test_inspect_and_fit_every_real_log_without_hints(name, cli, tmp_path):
     r = cli("inspect", REAL / name, "--json")
@@ -57,6 +58,7 @@ def test_inspect_and_fit_every_real_log_without_hints(name, cli, tmp_path):
     assert json.loads(law.read_text())["runs"][0]["points"] > 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_a_sparsely_logged_lr_is_recognised_as_the_schedule_the_data_readme_gives(name):
     from lrforecast import fit
@@ -81,6 +83,7 @@ def test_a_sparsely_logged_lr_of_no_standard_shape_is_refused_with_the_closest(t
     assert "follows no standard schedule" in r.err and "closest: " in r.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_logged_lr_matches_its_schedule(name, cli):
     r = cli("fit", REAL / name, "--schedule", SCHEDULES[name], "--json", "--law", "momentum")
@@ -270,6 +273,7 @@ def test_lfs_pointer_is_named(tmp_path, cli):
     assert r.code == 2 and "Git LFS pointer" in r.err
 
 
+@pytest.mark.slow
 def test_run_directories(tmp_path, cli):
     real = next(REAL.glob("tinyllama-clinical-qlora-events*"))
     for sub in ("a", "b"):
@@ -314,6 +318,7 @@ def test_wandb_export_uses_the_trainer_step(tmp_path):
 WANDB_FIXTURE = Path(__file__).parent / "data" / "wandb-offline-run.wandb.gz"  # make_wandb_fixture.py
 
 
+@pytest.mark.slow
 def test_a_wandb_run_file_gives_what_was_logged(tmp_path, cli):
     import gzip
     import math
@@ -551,6 +556,7 @@ def test_text_patterns(tmp_path):
         read_source(tmp_path / "megatron.out", format="text", pattern="(")
 
 
+@pytest.mark.slow
 def test_key_value_lines_of_other_training_scripts(tmp_path, cli):
     """Lines as these print them: build-nanogpt (and its log.txt), fairseq, LitGPT, OLMo-core, Composer,
     MaxText, nanotron."""
@@ -636,6 +642,7 @@ def test_key_value_lines_of_other_training_scripts(tmp_path, cli):
     assert r.code == 2 and "no training-step lines recognised" in r.err and "--pattern" in r.err
 
 
+@pytest.mark.slow
 def test_fit_with_no_options_at_all_picks_a_law(cli):
     r = cli("fit", REAL / "tinyllama-clinical-qlora-trainer_state.json", "--json")
     assert r.code == 0, r.err

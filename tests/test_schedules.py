@@ -115,6 +115,7 @@ def test_option_defaults_are_checked_like_spec_values():
             parse_schedule("cosine", {"peak": 1e-3, "total": 100, **bad})
 
 
+@pytest.mark.slow
 def test_a_length_beyond_max_steps_is_refused_before_memory_runs_out(tmp_path):
     from lrforecast.schedules import MAX_STEPS
     assert parse_schedule(f"cosine:peak=1:total={MAX_STEPS}").lr().size == MAX_STEPS
