@@ -16,14 +16,15 @@ from reference_protocol import machine
 
 from lrforecast import fit
 from lrforecast.law import Law
+from lrforecast.laws.multipower import in_peak_units
 from lrforecast.run import Run
 from lrforecast.schedules import parse_schedule
 
 
 def main() -> None:
     print(f"machine: {machine()}")
-    truth = Law.given("multipower", {"L0": 2.65, "A": 0.6, "B": 438.0, "alpha": 0.45, "beta": 0.6,
-                                     "gamma": 0.66, "C": 2.1}, peak_lr=3e-4, warmup=2000, total=200_000)
+    raw = {"L0": 2.65, "A": 0.6, "B": 438.0, "alpha": 0.45, "beta": 0.6, "gamma": 0.66, "C": 2.1}
+    truth = Law.given("multipower", in_peak_units(raw, 3e-4), peak_lr=3e-4, warmup=2000, total=200_000)
     rng = np.random.default_rng(0)
     specs = ["cosine:peak=3e-4:min=3e-5:warmup=2000:total=200000",
              "wsd:peak=3e-4:min=0:warmup=2000:total=200000:decay=0.2"]

@@ -87,6 +87,7 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
     notes: list[str] = []
     start = default_from_step(runs, schedules) if from_step is None else int(from_step)
     data = []
+    unit = max(s.peak for s in schedules)  # what becomes the law's peak_lr: the unit of its LRs
     for run, sched in zip(runs, schedules, strict=True):
         if run.steps.size < 3:
             raise InputError(f"{run.name}: the log holds {run.steps.size} point(s) with a loss; a fit needs "
@@ -111,7 +112,7 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
                 f"{run.name}: only {int(keep.sum())} points between step {start} and the schedule's end "
                 f"({eta.size}); lower --from-step or check the schedule's total"
             )
-        data.append(FitData(run, sched, Curve(eta, run.steps[keep], sched.warmup), run.loss[keep]))
+        data.append(FitData(run, sched, Curve(eta, run.steps[keep], sched.warmup, unit), run.loss[keep]))
     return data, notes, start
 
 
@@ -157,13 +158,13 @@ def _solve(X: np.ndarray, y: np.ndarray, robust: bool, extra: tuple[np.ndarray, 
     return coef, obj
 
 
-def _gain_equation(form, weight: float, y: np.ndarray, schedules: Sequence[Schedule], scale: float
-                   ) -> tuple[np.ndarray, float] | None:
-    """The pull of the annealing coefficient towards form.GAIN_PRIOR * median loss / peak LR (see
-    laws/multipower.py), as an equation whose squared error weighs `weight` in objective units."""
+def _gain_equation(form, weight: float, y: np.ndarray, scale: float) -> tuple[np.ndarray, float] | None:
+    """The pull of the annealing coefficient towards form.GAIN_PRIOR * median loss per unit of the
+    law's LR unit, the peak LR (see laws/multipower.py), as an equation whose squared error weighs
+    `weight` in objective units."""
     if not weight:
         return None
-    target = form.GAIN_PRIOR * float(np.median(y)) / max(s.peak for s in schedules)
+    target = form.GAIN_PRIOR * float(np.median(y))  # the gain in the law's unit, the peak LR
     root = np.sqrt(weight / scale)
     row = np.zeros(len(linear(form)))
     row[column(form, GAIN)] = root / target
@@ -221,7 +222,7 @@ def fit_law(
     y = np.concatenate([d.y for d in data])
     cache: dict = {}
     scale = 1e6 / y.size  # keeps the objective O(1) for the optimiser's tolerances
-    extra = _gain_equation(form, gain, y, schedules, scale)
+    extra = _gain_equation(form, gain, y, scale)
 
     def objective(z) -> float:
         theta = decode(form, z, fixed)

@@ -144,7 +144,8 @@ class Law:
         form = self.form
         theta = {p.name: self.params[p.name] for p in shapes(form)}
         coef = np.array([self.params[p.name] for p in linear(form)])
-        X = form.basis(Curve(eta, np.asarray(steps, dtype=np.int64), warmup), theta, self.warmup_mode)
+        X = form.basis(Curve(eta, np.asarray(steps, dtype=np.int64), warmup, self.peak_lr), theta,
+                       self.warmup_mode)
         return X @ coef
 
     def with_params(self, params) -> Law:
@@ -183,6 +184,11 @@ class Law:
                 d = _from_version_1(d)
             form = get_form(d["law"])
             params = {p.name: float(d["params"][p.name]) for p in form.PARAMS}
+            refits = [{k: float(r[k]) for k in params} for r in d.get("refits", [])]
+            convert = getattr(form, "FROM_VERSION_1", None) if version == 1 else None
+            if convert is not None:
+                params = convert(params, float(d["peak_lr"]))
+                refits = [convert(r, float(d["peak_lr"])) for r in refits]
             held = d.get("held_out")
             sel = d.get("selection")
             return cls(
@@ -191,7 +197,7 @@ class Law:
                 total=int(d["total"]), fit_window=_known(FitWindow, d["fit_window"]),
                 runs=tuple(_known(RunFit, r) for r in d.get("runs", [])), metrics=d.get("metrics", {}),
                 notes=tuple(d.get("notes", [])),
-                refits=tuple({k: float(r[k]) for k in params} for r in d.get("refits", [])),
+                refits=tuple(refits),
                 held_out=None if held is None else _known(HeldOut, held),
                 selection=None if sel is None else _known(Selection, sel))
         except (KeyError, TypeError, ValueError) as e:

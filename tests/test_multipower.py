@@ -7,7 +7,14 @@ from lrforecast import fit
 from lrforecast.areas import area_lr, lr_drops
 from lrforecast.law import Law
 from lrforecast.laws.base import Curve
-from lrforecast.laws.multipower import basis, eval_steps, ld_error_bound, ld_from_blocks, make_blocks
+from lrforecast.laws.multipower import (
+    basis,
+    eval_steps,
+    in_peak_units,
+    ld_error_bound,
+    ld_from_blocks,
+    make_blocks,
+)
 from lrforecast.run import Run
 from lrforecast.schedules import parse_schedule
 
@@ -113,8 +120,8 @@ def test_fit_recovers_a_known_multipower_law():
              "step:peak=3e-4:warmup=500:total=12000:at=7000:to=6e-5",
              "constant:peak=3e-4:warmup=500:total=12000"]
     sched = [parse_schedule(s) for s in specs]
-    truth = Law.given("multipower", {"L0": 2.6, "A": 0.6, "B": 450.0, "alpha": 0.45, "beta": 0.6,
-                                     "gamma": 0.65, "C": 2.0}, peak_lr=3e-4, warmup=500, total=12000)
+    raw = {"L0": 2.6, "A": 0.6, "B": 450.0, "alpha": 0.45, "beta": 0.6, "gamma": 0.65, "C": 2.0}
+    truth = Law.given("multipower", in_peak_units(raw, 3e-4), peak_lr=3e-4, warmup=500, total=12000)
     runs = []
     for i, s in enumerate(sched):
         steps = np.arange(500, 12000, 64)
@@ -165,8 +172,8 @@ def test_the_authors_parameters_give_their_published_test_metrics(size, mpl_runs
     from .conftest import MPL
 
     (L0, A, alpha, B, C, beta, gamma), published = AUTHORS[size]
-    law = Law.given("multipower", dict(L0=L0, A=A, B=B, alpha=alpha, beta=beta, gamma=gamma, C=C),
-                    peak_lr=3e-4, warmup=2160, total=24000)
+    raw = dict(L0=L0, A=A, B=B, alpha=alpha, beta=beta, gamma=gamma, C=C)  # for the LR as it is
+    law = Law.given("multipower", in_peak_units(raw, 3e-4), peak_lr=3e-4, warmup=2160, total=24000)
     for name, expected in published.items():
         run = read_run(MPL / size / f"{name}.csv")
         sched = parse_schedule(mpl_runs["runs"][name])
@@ -196,6 +203,6 @@ def test_the_gain_prior_lets_a_pilot_forecast_the_rest_of_its_decay():
     for gain in (0.0, None):  # None: the default weight
         law = fit_law([pilot], [sched], law="multipower", gain_prior=gain)
         end[gain] = evaluate(law, unseen, sched).metrics["EndE"]
-        b_share = law.params["B"] * 6e-4 / np.median(pilot.loss[pilot.steps >= 700])
+        b_share = law.params["B"] / np.median(pilot.loss[pilot.steps >= 700])  # B: per unit of the peak
         assert (b_share < 0.01) if gain == 0.0 else (0.5 * GAIN_PRIOR < b_share < GAIN_PRIOR)
     assert end[0.0] > 0.02 and end[None] < 0.01  # 2.96% and 0.61% off at the run's end

@@ -2,15 +2,19 @@
 
 A law module in `lrforecast/laws/` is found by its module attributes, with no registry to edit:
 
-    name    the law's name (`--law NAME`, the `law` field of a law file)
-    PARAMS  its parameters (`Param`), each with a role; the linear ones in basis-column order
-    basis   basis(curve, theta, mode, cache) -> (len(curve.steps), number of linear parameters)
+    name     the law's name (`--law NAME`, the `law` field of a law file)
+    PARAMS   its parameters (`Param`), each with a role; the linear ones in basis-column order
+    basis    basis(curve, theta, mode, cache) -> (len(curve.steps), number of linear parameters)
+    EXAMPLE  typical values of every parameter at a peak LR of 3e-4 (the conformance test in
+             tests/test_laws.py fits the law to curves it generates from them)
 
-and optionally PRIOR_WEIGHT (the pull of the shape parameters that have a `prior` towards it) and
-GAIN_PRIOR with GAIN_WEIGHT (a pull of the gain coefficient towards GAIN_PRIOR * median loss / peak
-LR). A prediction is `basis(curve, theta) @ coef`: the linear coefficients (floor, scale, gain) are
-solved exactly for every candidate of the shape parameters theta, which are searched (variable
-projection). Fitting, selection, plan and the CLI read roles, never positions or names.
+and optionally PRIOR_WEIGHT (the pull of the shape parameters that have a `prior` towards it),
+GAIN_PRIOR with GAIN_WEIGHT (a pull of the gain coefficient towards GAIN_PRIOR * median loss, in
+the law's LR unit: the peak), and FROM_VERSION_1 (parameters of a version-1 law file, which kept
+raw LRs, in the law's units). A prediction is `basis(curve, theta) @ coef`: the linear coefficients
+(floor, scale, gain) are solved exactly for every candidate of the shape parameters theta, which are
+searched (variable projection). Fitting, selection, plan and the CLI read roles, never positions or
+names.
 """
 
 from __future__ import annotations
@@ -66,6 +70,10 @@ class Curve:
     eta: np.ndarray  # LR at every step, index = step
     steps: np.ndarray  # int steps where the loss is wanted (all < eta.size)
     warmup: int = 0
+    # The LR the law's parameters are measured in: the fitted peak (Law.peak_lr). A law whose
+    # parameters or prior have units of the LR works with eta / unit, so that giving every LR in
+    # other units (times 10, say) changes no forecast.
+    unit: float = 1.0
 
 
 def linear(form: ModuleType) -> list[Param]:

@@ -23,6 +23,7 @@ PARAMS = (
     Param("lam", SHAPE, grid=tuple(np.linspace(0.75, 3.75, 13)), bounds=(0.5, 4.0), transform="memory",
           fix_range=(0.0, 1.0)),
 )
+EXAMPLE = {"L0": 2.5, "A": 0.6, "C": 0.9, "alpha": 0.45, "lam": 0.997}  # about a 25M model at peak 3e-4
 
 
 def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:

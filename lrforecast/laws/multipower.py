@@ -39,6 +39,11 @@ CHUNK = 1 << 21  # elements of the (steps x blocks) work array computed at once
 # the one of 3, 30, 100, 300, 3000 with the lowest cross-validated PredE (selection.py's folds, on
 # the train runs of the reference protocol only), summed over the 25M and 100M sizes.
 PRIOR_WEIGHT = 100.0
+# The law works with the LR in units of the fitted peak (Curve.unit), so that the units of the LR
+# change no forecast. The reference code's C = 1 was for raw LRs at its peak of 3e-4: with the LR in
+# units of the peak, x = C eta^-gamma S scales by peak^(1 - gamma), so its C = 1 at gamma = 0.5 is
+# log10 C = C_SHIFT here; the prior, grid and bounds of log10 C are the reference's moved by that.
+C_SHIFT = 0.5 * float(np.log10(3e-4))
 PARAMS = (
     Param("L0", FLOOR),
     Param("A", SCALE),
@@ -46,9 +51,24 @@ PARAMS = (
     Param("alpha", SHAPE, grid=tuple(np.linspace(0.1, 1.0, 10)), bounds=(0.02, 2.0), prior=0.5),
     Param("beta", SHAPE, grid=(0.2, 0.4, 0.6, 0.8), bounds=(0.02, 0.999), prior=0.5),
     Param("gamma", SHAPE, grid=(0.2, 0.4, 0.6, 0.8), bounds=(0.02, 0.999), prior=0.5),
-    Param("C", SHAPE, grid=tuple(np.linspace(-2.5, 1.5, 5)), bounds=(-4.0, 3.0), transform="log10",
-          prior=0.0),
+    Param("C", SHAPE, grid=tuple(np.linspace(-2.5, 1.5, 5) + C_SHIFT), bounds=(-4.0 + C_SHIFT, 3.0 + C_SHIFT),
+          transform="log10", prior=C_SHIFT),
 )
+def in_peak_units(params: dict[str, float], peak: float) -> dict[str, float]:
+    """Parameters for raw LRs (as the authors publish them, and law files of schema version 1 kept
+    them) in this module's units of the peak LR: A times peak^-alpha, B times the peak and C times
+    peak^(1 - gamma), so that the law's forecasts stay the same."""
+    return {**params, "A": params["A"] * peak ** -params["alpha"], "B": params["B"] * peak,
+            "C": params["C"] * peak ** (1.0 - params["gamma"])}
+
+
+def FROM_VERSION_1(params: dict[str, float], peak: float) -> dict[str, float]:  # noqa: N802
+    """A version-1 law file kept the parameters for raw LRs."""
+    return in_peak_units(params, peak)
+
+
+EXAMPLE = in_peak_units(
+    {"L0": 2.6, "A": 0.6, "B": 450.0, "alpha": 0.45, "beta": 0.6, "gamma": 0.65, "C": 2.0}, 3e-4)
 
 # B * peak LR is the loss a decay to zero gains once it has fully taken effect. A run that has seen
 # little decay (a pilot: the first third of a cosine falls 22%) barely pins B down and its fit puts
@@ -185,9 +205,10 @@ def eval_steps(eta: np.ndarray, steps: np.ndarray, max_eval: int = MAX_EVAL) -> 
 
 def _plan(curve: Curve, mode: str) -> tuple[np.ndarray, Blocks, np.ndarray]:
     """What LD needs whatever the parameters: the steps it is computed at, the blocks, cumsum(eta)."""
-    eta = area_lr(curve.eta, curve.warmup, mode)
-    ev = eval_steps(curve.eta, curve.steps)
-    return ev, make_blocks(eta, lr_drops(curve.eta, curve.warmup, mode), ev), np.cumsum(eta)
+    raw = curve.eta / curve.unit
+    eta = area_lr(raw, curve.warmup, mode)
+    ev = eval_steps(raw, curve.steps)
+    return ev, make_blocks(eta, lr_drops(raw, curve.warmup, mode), ev), np.cumsum(eta)
 
 
 def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:
