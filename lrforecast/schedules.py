@@ -55,6 +55,11 @@ class Schedule:
     values: np.ndarray | None = field(default=None, compare=False, repr=False)  # file: / log
     origin: str = field(default="", compare=False)  # how it was found, when not given (log)
 
+    @classmethod
+    def of_lr(cls, eta, label: str) -> Schedule:
+        """A schedule given as its LR at every step (index = step), known as `label`."""
+        return cls("file", {"path": label}, label, np.asarray(eta, dtype=np.float64))
+
     @property
     def spec(self) -> str:
         parts = [self.name]
