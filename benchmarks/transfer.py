@@ -106,7 +106,7 @@ def transfer(laws: list[str], only: str) -> None:
         print("|---|" + "---:|" * len(FIGURES) + "---|---|" + ("---|" * fitted))
         for t, r in rows:
             cells = " | ".join(cell(r[f], f) for f in FIGURES)
-            law_cell = f" {r['law']} |" * fitted
+            law_cell = f" {r['law']} |" if fitted else ""
             print(f"| {t.name} | {cells} | {r['pick']} | {r['best']} |{law_cell}", flush=True)
     print("\n### Means over the tasks, per peak LR and in all\n")
     print("| law | peak LR | " + " | ".join(FIGURES) + " | worst regret |")
