@@ -22,7 +22,8 @@ from .backtest import evaluate as evaluate_law
 from .errors import EXIT_EXPECTATION, InputError, LRForecastError
 from .fitting import DEFAULT_WARMUP_MODE
 from .forecast import compare as compare_schedules
-from .forecast import law_defaults, merge_warnings, sweep_points
+from .forecast import expect_best as gate_best
+from .forecast import law_defaults, merge_warnings, sweep_points, untrusted
 from .forecast import predict as predict_schedule
 from .law import Law
 from .laws import LAWS
@@ -73,6 +74,9 @@ PlotOpt = Annotated[Path | None, typer.Option(
 MarkdownOpt = Annotated[Path | None, typer.Option(
     "--markdown", help="Also write a markdown report; $GITHUB_STEP_SUMMARY is appended to.")]
 ChartOpt = Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal chart of the curves.")]
+AllowOpt = Annotated[bool, typer.Option(
+    "--allow-untrusted", help="Let a gate pass on a law whose own fit doubts it (a floor below zero, a "
+    "rising loss).")]
 PatternOpt = Annotated[str | None, typer.Option(
     "--pattern", help="Regex with named groups step, loss, lr for a text log.")]
 
@@ -169,6 +173,11 @@ def _check_output(path: Path | None, inputs: list[Path], option: str = "-o") -> 
         raise InputError(f"{option} {path}: the directory {path.parent} does not exist; create it first")
 
 
+def _schedule_files(specs: list[str]) -> list[Path]:
+    """The files `file:PATH` schedules read: inputs that an output must not overwrite."""
+    return [Path(s.strip()[5:].split(":")[0]) for s in specs if s.strip().lower().startswith("file:")]
+
+
 def _check_plot(path: Path | None, inputs: list[Path]) -> None:
     """Refuse a --plot path before the work: an input, a missing folder, a format or matplotlib."""
     _check_output(path, inputs, "--plot")
@@ -211,8 +220,9 @@ def fit_cmd(
     duplicates: DupOpt = "last", run: RunsOpt = None, pattern: PatternOpt = None,
 ) -> None:
     """Fit a law on one or more runs; print its parameters and how well it fits each run."""
-    _check_output(output, runs)
-    _check_plot(plot, runs)
+    read = [*runs, *_schedule_files(schedule or [])]
+    _check_output(output, read)
+    _check_plot(plot, read)
     defaults = {"peak": peak_lr, "warmup": warmup, "min": min_lr, "total": steps}
     specs = [parse_schedule(s, defaults) for s in schedule or []]
     observed = read_runs(runs, runs=run or [], format=fmt, step_key=step_key, loss_key=loss_key,
@@ -253,8 +263,9 @@ def predict_cmd(
 ) -> None:
     """Forecast the loss at every step (or every K) of one schedule: CSV on stdout, or a file. At a
     terminal, without -o or --every: a table of a few steps and a chart."""
-    _check_output(output, [Path(law)])
-    _check_plot(plot, [Path(law)])
+    read = [Path(law), *_schedule_files([schedule])]
+    _check_output(output, read)
+    _check_plot(plot, read)
     fitted = Law.load(law)
     sched = parse_schedule(schedule, law_defaults(fitted, peak_lr, warmup, min_lr, steps))
     pred = predict_schedule(fitted, sched, every=every or 1)
@@ -293,6 +304,7 @@ def compare_cmd(
     plot: Annotated[Path | None, typer.Option(
         "--plot", help=f"Also draw the curves to a .png or .svg {NEEDS_PLOT}.")] = None,
     markdown: MarkdownOpt = None,
+    allow_untrusted: AllowOpt = False,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:
     """Forecast several schedules with one law and rank them; a CI gate with --expect-best."""
@@ -304,12 +316,7 @@ def compare_cmd(
     with _Progress("forecasting") as bar:
         cmp = compare_schedules(fitted, split_specs(schedules), at=at,
                                 defaults=law_defaults(fitted, peak_lr, warmup, min_lr, steps), progress=bar)
-    expectation, passed = None, True
-    if expect_best is not None:
-        rank, gap = cmp.rank_of(expect_best)
-        passed = gap <= max_gap if max_gap is not None else rank == 1
-        expectation = {"expect_best": expect_best, "max_gap": max_gap, "rank": rank, "gap": gap,
-                       "passed": passed}
+    expectation = None if expect_best is None else gate_best(cmp, expect_best, max_gap, allow_untrusted)
     _warn(cmp.warnings)
     if plot is not None:
         plots.save_plot(cmp, plot)
@@ -327,7 +334,9 @@ def compare_cmd(
                 print(charts.chart(cmp.ranked, color=out.is_terminal))
     if expectation is not None:
         limit = f"within {max_gap:g} of the best" if max_gap is not None else "ranked first"
-        _expectation(passed, f"'{expect_best}' must be {limit}; it ranks {rank} (gap {gap:+.4f})")
+        rank, gap = expectation["rank"], expectation["gap"]
+        what = f"'{expect_best}' must be {limit}; it ranks {rank} (gap {gap:+.4f})"
+        _expectation(expectation["passed"], what + _doubted(expectation["untrusted"]))
 
 
 def _write_markdown(path: Path, text: str) -> None:
@@ -336,6 +345,12 @@ def _write_markdown(path: Path, text: str) -> None:
     append = summary is not None and path.resolve() == Path(summary).resolve()
     with path.open("a" if append else "w") as f:
         f.write(text)
+
+
+def _doubted(doubts: list[str]) -> str:
+    """A failed gate's reason when the law's own fit doubts it."""
+    return ("; and the law is not to be trusted: " + "; ".join(doubts)
+            + " (--allow-untrusted gates on it anyway)") if doubts else ""
 
 
 def _expectation(passed: bool, what: str) -> None:
@@ -363,6 +378,7 @@ def plan_cmd(
         "--expect-best", help="CI gate: this schedule must need the fewest steps.")] = None,
     markdown: MarkdownOpt = None,
     chart: ChartOpt = True,
+    allow_untrusted: AllowOpt = False,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None,
 ) -> None:
     """How many steps each schedule needs to reach a target loss; fewest first."""
@@ -380,7 +396,8 @@ def plan_cmd(
                                progress=bar)
     _warn(merge_warnings([(r.name, r.warnings) for r in reaches]))
     swept = sweeps(specs)
-    passed = None if expect_best is None else needs_fewest(reaches, expect_best)
+    doubts = [] if allow_untrusted else untrusted(fitted)
+    passed = None if expect_best is None else needs_fewest(reaches, expect_best) and not doubts
     if markdown is not None:
         _write_markdown(markdown, report.plan_markdown(fitted, reaches, target, longest, expect_best, passed,
                                                        swept))
@@ -394,7 +411,8 @@ def plan_cmd(
             print(charts.chart(drawn, color=out.is_terminal, target=target))
     if expect_best is not None:
         _expectation(passed, f"'{expect_best}' must need the fewest steps; "
-                     + (f"'{reaches[0].name}' does" if reaches[0].steps else f"none reaches {target:g}"))
+                     + (f"'{reaches[0].name}' does" if reaches[0].steps else f"none reaches {target:g}")
+                     + _doubted(doubts))
 
 
 @app.command("evaluate")
@@ -408,6 +426,7 @@ def evaluate_cmd(
     plot: PlotOpt = None,
     expect_in_range: Annotated[bool, typer.Option(
         "--expect-in-range", help="CI gate: the run's latest loss must lie in the forecast range.")] = False,
+    allow_untrusted: AllowOpt = False,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
     duplicates: DupOpt = "last", which: RunOpt = None, pattern: PatternOpt = None,
 ) -> None:
@@ -423,8 +442,10 @@ def evaluate_cmd(
     if expect_in_range and held is None:
         raise InputError(f"--expect-in-range: {law} has no forecast range (no held-out error); fit it "
                          "with 'lrforecast fit', which cross-validates the law")
-    expectation = None if not expect_in_range else {"expect_in_range": True, "passed": held["end_held"],
-                                                     "loss": held["end"], "range": held["end_range"]}
+    doubts = [] if allow_untrusted else untrusted(fitted)
+    expectation = None if not expect_in_range else {
+        "expect_in_range": True, "passed": bool(held["end_held"] and not doubts), "loss": held["end"],
+        "range": held["end_range"], "untrusted": doubts}
     if plot is not None:
         plots.save_backtest_plot(fitted, [result], plot)
         err.print(f"chart written to {plot}", highlight=False)
@@ -434,7 +455,7 @@ def evaluate_cmd(
     else:
         _evaluation_text(fitted, observed, result, chart)
     if expectation is not None:
-        _expectation(held["end_held"], _in_range(held, int(result.steps[-1])))
+        _expectation(expectation["passed"], _in_range(held, int(result.steps[-1])) + _doubted(doubts))
 
 
 def _evaluation_text(fitted: Law, observed: Run, result: Backtest, chart: bool) -> None:

@@ -30,3 +30,10 @@ class FitError(LRForecastError):
     """The fit did not produce finite, non-degenerate parameters."""
 
     exit_code = EXIT_FIT
+
+
+class ForecastError(LRForecastError):
+    """A forecast no loss can have (non-finite, at or below zero, below the law's floor): the law is
+    used where it says nothing, and the forecast is refused rather than printed."""
+
+    exit_code = EXIT_FIT

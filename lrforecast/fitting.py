@@ -275,12 +275,14 @@ def fit_law(
                                curve_metrics(d.y, pred), noise_level(d.y)))
         notes += _run_notes(run_info[-1], d, pred)
     notes += rising
+    doubts = [f"{d.run.name}: its loss rises over the fitted steps" for d in data if _rising_note(d)]
     floor = named(form, FLOOR)
     if params[floor] < 0:
         notes.append(f"{floor} = {params[floor]:.3g}: the loss the law tends to with unlimited training is "
                      "below zero, which no cross-entropy loss can reach, so the law does not describe "
                      "this run (as when fine-tuning drives the loss towards zero) and forecasts past "
                      "the fitted steps are not meaningful")
+        doubts.append(f"its floor {floor} = {params[floor]:.3g} is below zero")
     peaks = [s.peak for s in schedules]
     if max(peaks) > 1.01 * min(peaks):
         notes.append("the runs have different peak LRs; the law assumes one peak LR")
@@ -292,6 +294,7 @@ def fit_law(
         total=max(int(d.curve.eta.size) for d in data),
         fit_window=FitWindow(start, max(int(d.curve.steps[-1]) for d in data), float(decay)),
         runs=tuple(run_info), metrics=mean_metrics([r.metrics for r in run_info]), notes=tuple(notes),
+        doubts=tuple(doubts),
     )
 
 

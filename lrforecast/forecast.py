@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .areas import DECAY_SEEN, lr_decay
-from .errors import InputError
+from .errors import ForecastError, InputError
 from .law import Law
 from .progress import Progress
 from .resolve import resolve
@@ -117,6 +117,33 @@ def law_defaults(law: Law, peak_lr=None, warmup=None, min_lr=None, steps=None) -
             "min": min_lr, "total": law.total if steps is None else steps}
 
 
+def checked(law: Law, label: str, loss: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """The forecast `loss` of a schedule, refused (ForecastError, exit 3) where no loss can be: not
+    finite, at or below zero, or below the law's floor (the loss it tends to with unlimited training),
+    saying what the law was not fitted on that would explain it."""
+    loss = np.asarray(loss, dtype=float)
+    floor = law.floor
+    bad = ~np.isfinite(loss) | (loss <= 0)
+    if floor is not None and floor > 0:
+        bad |= loss < floor * (1 - 1e-9)
+    if not bad.any():
+        return loss
+    nonfinite, nonpositive = ~np.isfinite(loss), loss <= 0
+    worst = (loss[nonfinite][0] if nonfinite.any() else loss[nonpositive][0] if nonpositive.any()
+             else float(loss[bad].min()))
+    what = ("not a number" if not np.isfinite(worst) else f"{worst:.4g}, at or below zero" if worst <= 0
+            else f"{worst:.4g}, below the law's floor ({law.floor_name} = {floor:.4g})")
+    if floor is not None and floor < 0:
+        why = (f"the law's floor is below zero ({law.floor_name} = {floor:.3g}): it does not describe these "
+               "runs")
+    elif unlearned_decay(law, eta):
+        why = "the law was fitted on runs without an LR decay, so it cannot say what one does"
+    else:
+        why = "the schedule takes the law far from what it was fitted on"
+    raise ForecastError(f"'{label}': the forecast loss is {what}; {why}. Fit runs like the schedule asked "
+                        "for (a decay, a similar length and peak LR)")
+
+
 def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str]:
     """Where this schedule takes the law outside what it was fitted on."""
     out = []
@@ -189,7 +216,7 @@ def predict(law: Law, schedule: Schedule, *, every: int = 1, run: Run | None = N
     steps = np.arange(first, eta.size, every)
     if steps[-1] != eta.size - 1:
         steps = np.append(steps, eta.size - 1)
-    loss = law.predict_lr(eta, steps, schedule.warmup)
+    loss = checked(law, schedule.label or schedule.spec, law.predict_lr(eta, steps, schedule.warmup), eta)
     spread = interval = None
     if band:
         low, high = refit_spread(law, eta, steps, schedule.warmup, loss)
@@ -274,6 +301,26 @@ class Comparison:
         wins = sum(all(p.refit_losses[i] <= q.refit_losses[i] for q in self.predictions)
                    for i in range(n))
         return wins, n
+
+
+def untrusted(law: Law) -> list[str]:
+    """Why a gate should not rely on this law: what its fit found wrong (a floor below zero, a loss
+    that rises over the fitted steps), and a floor below zero however the file came to hold it;
+    empty when nothing was."""
+    floor = law.floor
+    own = [] if floor is None or floor >= 0 else [f"its floor {law.floor_name} = {floor:.3g} is below zero"]
+    return list(dict.fromkeys([*law.doubts, *own]))
+
+
+def expect_best(cmp: Comparison, name: str, max_gap: float | None = None, allow_untrusted: bool = False
+                ) -> dict:
+    """compare's CI gate: whether the candidate `name` ranks first (or trails the best by at most
+    `max_gap`), and fails on a law its own fit doubts unless `allow_untrusted`."""
+    rank, gap = cmp.rank_of(name)
+    passed = gap <= max_gap if max_gap is not None else rank == 1
+    doubts = [] if allow_untrusted else untrusted(cmp.law)
+    return {"expect_best": name, "max_gap": max_gap, "rank": rank, "gap": gap,
+            "passed": bool(passed and not doubts), "untrusted": doubts}
 
 
 def compare(law: Law, specs: list[str], *, at: int | None = None, defaults: dict | None = None,

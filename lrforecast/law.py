@@ -106,12 +106,14 @@ class Law:
     refits: tuple[MappingProxyType, ...] = ()  # params of the law refitted on parts of the data
     held_out: HeldOut | None = None
     selection: Selection | None = None
+    doubts: tuple[str, ...] = ()  # what the fit itself found wrong (a floor below zero, a rising loss)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
         object.__setattr__(self, "refits", tuple(MappingProxyType(dict(p)) for p in self.refits))
         object.__setattr__(self, "runs", tuple(self.runs))
         object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "doubts", tuple(self.doubts))
 
     @classmethod
     def given(cls, name: str, params, *, peak_lr: float, warmup: int, total: int,
@@ -164,7 +166,8 @@ class Law:
                 "runs": [asdict(r) for r in self.runs], "metrics": self.metrics, "notes": list(self.notes),
                 "refits": [dict(p) for p in self.refits],
                 "held_out": None if self.held_out is None else asdict(self.held_out),
-                "selection": None if self.selection is None else asdict(self.selection)}
+                "selection": None if self.selection is None else asdict(self.selection),
+                "doubts": list(self.doubts)}
 
     def save(self, path: str | Path) -> None:
         with replacing(path) as tmp:
@@ -191,7 +194,7 @@ class Law:
                 refits = [convert(r, float(d["peak_lr"])) for r in refits]
             held = d.get("held_out")
             sel = d.get("selection")
-            return cls(
+            law = cls(
                 name=d["law"], params=params, config=_known(FitConfig, d.get("config", {})),
                 peak_lr=float(d["peak_lr"]), warmup=int(d["warmup"]), horizon=int(d["horizon"]),
                 total=int(d["total"]), fit_window=_known(FitWindow, d["fit_window"]),
@@ -199,10 +202,13 @@ class Law:
                 notes=tuple(d.get("notes", [])),
                 refits=tuple(refits),
                 held_out=None if held is None else _known(HeldOut, held),
-                selection=None if sel is None else _known(Selection, sel))
-        except (KeyError, TypeError, ValueError) as e:
+                selection=None if sel is None else _known(Selection, sel),
+                doubts=tuple(str(x) for x in d.get("doubts", [])))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise InputError(f"{where} is damaged or incomplete ({e}); refit it with 'lrforecast fit'"
                              ) from None
+        _validate(law, where)
+        return law
 
     @classmethod
     def load(cls, path: str | Path) -> Law:
@@ -216,6 +222,36 @@ class Law:
                              "training log, fit it first: "
                              f"lrforecast fit {shlex.quote(str(path))} -o law.json") from None
         return cls.from_dict(d, str(path))
+
+
+def _validate(law: Law, where: str) -> None:
+    """Refuse a law file whose numbers no fit gives: non-finite, a shape parameter outside the
+    law's search range, a negative scale or gain, a peak LR or length that is not one."""
+    def bad(what: str) -> InputError:
+        return InputError(f"{where}: {what}; the file is damaged or was edited by hand, refit it with "
+                          "'lrforecast fit'")
+
+    for params in (law.params, *law.refits):
+        for p in law.form.PARAMS:
+            v = params[p.name]
+            if not np.isfinite(v) or abs(v) > 1e12:
+                raise bad(f"parameter {p.name} is {v}")
+            if p.linear and p.role != FLOOR and v < 0:
+                raise bad(f"parameter {p.name} = {v:g} is negative, which the law does not allow")
+            if not p.linear:
+                lo, hi = p.bounds
+                z = p.search(v) if v > 0 or p.transform == "identity" else np.nan
+                span = 1e-6 * (hi - lo)
+                if not lo - span <= z <= hi + span:
+                    raise bad(f"parameter {p.name} = {v:g} lies outside the law's range")
+    if not (np.isfinite(law.peak_lr) and law.peak_lr > 0):
+        raise bad(f"peak_lr is {law.peak_lr}")
+    if law.warmup < 0 or law.total < 1 or law.horizon < 0:
+        raise bad(f"warmup {law.warmup}, total {law.total}, horizon {law.horizon} are not steps")
+    held = law.held_out
+    if held is not None and not all(x is None or (np.isfinite(x) and x >= 0)
+                                    for x in (held.TrendE, held.PredE, held.EndE)):
+        raise bad("its held-out error is not a number >= 0")
 
 
 def _known(kind: type, d: dict):

@@ -17,6 +17,7 @@ import numpy as np
 from .errors import InputError
 from .forecast import (
     Prediction,
+    checked,
     held_out_end_error,
     law_defaults,
     predict,
@@ -48,7 +49,8 @@ class Reach:
 def final_loss(law: Law, schedule: Schedule, total: int, eta: np.ndarray | None = None) -> float:
     """The law's loss at the last step of `schedule` built `total` steps long (`eta`, if built)."""
     eta = schedule.lr(total) if eta is None else eta
-    return float(law.predict_lr(eta, np.array([total - 1]), schedule.warmup)[0])
+    return float(checked(law, schedule.label or schedule.spec,
+                         law.predict_lr(eta, np.array([total - 1]), schedule.warmup), eta)[0])
 
 
 def search_limit(law: Law, max_steps: int | None = None) -> int:
