@@ -5,6 +5,11 @@ import sys
 
 
 def run() -> None:
+    if sys.argv[1:] == ["--version"]:  # without importing the CLI and numpy (a second of start-up)
+        from . import __version__
+
+        print(f"lrforecast {__version__}")
+        return
     try:
         from .cli import run_main
     except KeyboardInterrupt:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.optimize import lsq_linear, minimize
 
 from .areas import DECAY_SEEN, WARMUP_MODES, lr_decay
 from .errors import FitError, InputError
@@ -144,6 +143,8 @@ def _solve(X: np.ndarray, y: np.ndarray, robust: bool, extra: tuple[np.ndarray, 
         coef = np.linalg.lstsq(Aw, bw, rcond=None)[0]
         if np.any(coef[~free] < 0):
             lo = np.where(free, -np.inf, 0.0)
+            from scipy.optimize import lsq_linear  # here, not at the top: it is slow to import
+
             coef = lsq_linear(Aw, bw, bounds=(lo, np.inf), method="bvls").x
         r = (y - X @ coef) * w
         if robust:
@@ -239,6 +240,8 @@ def fit_law(
         values[i] = objective(z)
         if progress is not None and (i % 16 == 0 or i == len(mesh) - 1):
             progress(i + 1, len(mesh) + N_REFINE)
+    from scipy.optimize import minimize  # here, not at the top: scipy.optimize is slow to import
+
     best_z, best_f = None, np.inf
     for k, i in enumerate(np.argsort(values)[:N_REFINE]):
         res = minimize(objective, mesh[i], method="L-BFGS-B", bounds=bounds,

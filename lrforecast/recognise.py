@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from .errors import InputError
 from .schedules import LR_MISMATCH, Schedule, lr_alignment, parse_schedule
@@ -89,6 +88,8 @@ def fit_family(family: Family, steps: np.ndarray, lr: np.ndarray,
         full = z.copy()
         full[free] = v
         return (shape(family, steps, full) - lr) / peak
+
+    from scipy.optimize import least_squares  # here: scipy.optimize takes most of a second to import
 
     z[free] = least_squares(residual, np.clip(z[free], lo[free], hi[free]), bounds=(lo[free], hi[free]),
                             x_scale=np.maximum(np.abs(np.clip(z[free], lo[free], hi[free])), peak)).x

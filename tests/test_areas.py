@@ -54,3 +54,13 @@ def test_lr_decay_is_the_fall_below_peak_after_the_peak():
     assert 0.0 < lr_decay(wsd, stop=850) < 0.9
     assert lr_decay(parse_schedule("constant:peak=1e-3:warmup=100:total=1000").lr()) == 0.0
     assert lr_decay(wsd, stop=50) == 0.0  # half-way up the warmup: nothing has decayed yet
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.3, 0.9, 0.995, 0.9999, 0.999999])
+def test_the_decayed_sum_is_what_scipys_lfilter_gives(lam):
+    from scipy.signal import lfilter
+
+    from lrforecast.areas import decayed_sum
+    x = np.random.default_rng(1).normal(size=300_007) * 1e-4  # blocks of every length, a ragged end
+    want = lfilter([1.0], [1.0, -lam], x)
+    np.testing.assert_allclose(decayed_sum(x, lam), want, rtol=1e-9, atol=1e-12 * np.max(np.abs(want)))
