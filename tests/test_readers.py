@@ -754,3 +754,45 @@ def test_fields_under_a_namespace_of_the_loggers_own(tmp_path):
     p.write_text("\n".join(two) + "\n")
     with pytest.raises(InputError, match="no loss field found; it holds: .*a/loss, b/loss"):
         read_run(p)  # two of them: which one is for the user to say
+
+
+def test_a_jsonl_log_with_a_latin1_note_a_huge_integer_and_a_line_nested_100000_deep_reads_as_before(
+        tmp_path):
+    """What real logs carry beside their losses: a note in Latin-1, a seed or nanosecond timestamp
+    above 2^53, a line nested far deeper than any log (pyarrow crashed on it, SIGSEGV). The losses
+    read as from the clean log; the deep line is skipped and counted."""
+    import subprocess
+    import sys
+    clean = REAL / "rameyjm7-qwen25-3b-sft-trainer_log.jsonl"
+    lines = clean.read_bytes().splitlines()
+    mutated = []
+    for i, line in enumerate(lines):
+        obj = json.loads(line)
+        obj["seed"] = 2**62 + i
+        mutated.append(json.dumps(obj).encode()[:-1] + b', "note": "caf\xe9"}')
+    mutated.insert(len(mutated) // 2, b'{"a": ' * 100_000 + b"1" + b"}" * 100_000)
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"\n".join(mutated) + b"\n")
+    code = ("import sys; from lrforecast.readers import read_run; r = read_run(sys.argv[1]); "
+            "print(r.steps.size, float(r.loss.sum()), r.notes)")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    want = read_run(clean)
+    n, total, notes = done.stdout.split(" ", 2)
+    assert int(n) == want.steps.size and float(total) == pytest.approx(float(want.loss.sum()), rel=1e-12)
+    assert "skipped 1 lines" in notes
+
+
+def test_a_csv_column_of_integers_above_2_53_is_read(tmp_path):
+    """A nanosecond timestamp column (above 2^53, beyond float64's integers) beside a real run's
+    columns: the run reads as without it (it was exit 4, pyarrow refusing the cast)."""
+    clean = read_run(REAL / "nsllm-qwen3-8b-cpt-trainer_log.jsonl")
+    points = enumerate(zip(clean.steps, clean.loss, strict=True))
+    rows = ["step,loss,timestamp_ns"] + [f"{int(s)},{float(v)!r},{1_700_000_000_000_000_000 + i}"
+                                          for i, (s, v) in points]
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(rows) + "\n")
+    run = read_run(path)
+    np.testing.assert_array_equal(run.steps, clean.steps)
+    np.testing.assert_array_equal(run.loss, clean.loss)

@@ -53,14 +53,18 @@ def arrow_column(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
     fractions; None for a column of other text or nested values."""
     present = col.is_valid().to_numpy(zero_copy_only=False)
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_null(col.type):
-        return col.cast(pa.float64()).to_numpy(zero_copy_only=False), present
+        # unsafe: an integer above 2^53 (a nanosecond timestamp, a seed) rounds to the nearest float
+        return col.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), present
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         return None
     try:
         return col.cast(pa.float64()).to_numpy(zero_copy_only=False), present
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    cells = col.to_pylist()
+    try:
+        cells = col.to_pylist()
+    except UnicodeDecodeError:  # text that is not UTF-8 (a Latin-1 note) holds no numbers we read
+        return None
     matches = [_FRACTION.match(c) if c is not None else None for c in cells]
     if not any(matches) or any(c is not None and m is None for c, m in zip(cells, matches, strict=True)):
         return None
