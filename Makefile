@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/pilot_accuracy.py
 	$(PY) benchmarks/tensorboard_reader.py
 	$(PY) benchmarks/long_schedule.py
+	$(PY) benchmarks/transfer.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

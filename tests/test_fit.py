@@ -136,7 +136,7 @@ def test_a_parameter_stuck_at_its_bound_is_named_with_the_edge():
     assert "alpha ended at the lower edge of its search range; the fit may be poorly determined" in law.notes
 
 
-def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold():
+def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold_that_judges_a_decay():
 
     from lrforecast.selection import CrossValidation
 
@@ -148,11 +148,15 @@ def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold():
     chosen, why = choose(close)  # momentum's mean is lower, but not on fold a
     assert chosen == PREFERRED and "2 of 3 folds" in why
     clear = {PREFERRED: cv(a=1.2, b=3.0, h=2.5), "momentum": cv(a=1.1, b=1.0, h=2.0)}
-    assert choose(clear) == ("momentum", "lower on all 3 folds")
+    assert choose(clear) == ("momentum", "lower on all 3 folds that judge a decay")
+    held_constant = {PREFERRED: cv(a=1.0, b=3.0, h=2.5), "momentum": cv(a=1.1, b=1.0, h=2.0)}
+    held_constant[PREFERRED].folds["a"]["held_lr_decay"] = 0.0  # fold a forecasts a constant-LR run
+    assert choose(held_constant) == ("momentum", "lower on all 2 folds that judge a decay")
     assert choose({PREFERRED: cv(a=1.0, h=1.0), "momentum": cv(a=2.0, h=0.5)})[0] == PREFERRED
     assert choose({"momentum": cv(h=1.0)}) == ("momentum", "the only law that fitted")
     blind = {PREFERRED: cv(h=2.0), "momentum": cv(h=1.0)}
-    blind["momentum"].folds["h"]["fit_lr_decay"] = 0.0  # the fold's fit saw no decay
+    for score in blind.values():
+        score.folds["h"]["fit_lr_decay"] = 0.0  # the fold's fit saw no decay (for every law alike)
     chosen, why = choose(blind)
     assert chosen == PREFERRED and "no fold was fitted on an LR decay" in why
 

@@ -98,14 +98,14 @@ def _text(line: bytes) -> str:
 
 
 def _read_lines(path: Path, step_key: str | None) -> tuple[Series, str, list[str]]:
-    records, bad = [], 0
+    records, bad, deep = [], 0, 0
     with path.open("rb") as f:
         for line in f:
             line = line.strip()
             if not line:
                 continue
             if line.count(b"{") + line.count(b"[") > MAX_DEPTH and _depths(line).max() > MAX_DEPTH:
-                bad += 1
+                deep += 1
                 continue
             try:
                 obj = json.loads(_text(line))
@@ -119,5 +119,6 @@ def _read_lines(path: Path, step_key: str | None) -> tuple[Series, str, list[str
     if not records:
         raise InputError(f"{path}: no JSON objects found; is this a JSON-lines log?")
     series, step_name = columns_to_series(records_to_columns(records), str(path), step_key)
-    notes = [f"skipped {bad} lines that are not JSON objects (or nest deeper than {MAX_DEPTH})"] * bool(bad)
+    notes = [f"skipped {bad} lines that are not JSON objects"] * bool(bad)
+    notes += [f"skipped {deep} lines nested deeper than {MAX_DEPTH} levels"] * bool(deep)
     return series, step_name, notes
