@@ -235,11 +235,17 @@ def fit_law(
 
     grids, bounds = search_space(form, fixed)
     mesh = np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1)
-    values = np.empty(len(mesh))
-    for i, z in enumerate(mesh):
-        values[i] = objective(z)
-        if progress is not None and (i % 16 == 0 or i == len(mesh) - 1):
-            progress(i + 1, len(mesh) + N_REFINE)
+    values = np.full(len(mesh), np.inf)
+    # The grid in order of its prior penalty: the objective is at least the penalty, so once the
+    # penalty reaches the N_REFINE-th best objective so far no later point can join the best, and
+    # the rest of the grid is skipped (the same starts as the whole grid, in a fraction of the time).
+    penalties = prior * np.nansum((mesh - z_prior) ** 2, axis=1) if prior else np.zeros(len(mesh))
+    for n, i in enumerate(np.argsort(penalties, kind="stable")):
+        if n >= N_REFINE and penalties[i] > np.partition(values, N_REFINE - 1)[N_REFINE - 1]:
+            break
+        values[i] = objective(mesh[i])
+        if progress is not None and (n % 16 == 0 or n == len(mesh) - 1):
+            progress(n + 1, len(mesh) + N_REFINE)
     from scipy.optimize import minimize  # here, not at the top: scipy.optimize is slow to import
 
     best_z, best_f = None, np.inf

@@ -99,17 +99,26 @@ class Blocks:
     s_lo: np.ndarray
 
 
-def make_blocks(eta: np.ndarray, d: np.ndarray, steps: np.ndarray, max_block: int = MAX_BLOCK
-                ) -> Blocks:
-    """Partition the non-zero drops at or before the last wanted step into blocks (see module doc).
+@dataclass
+class Layout:
+    """Which drop goes in which block: what make_blocks needs of the drops beyond their sizes (the
+    steps with a drop, their signs and the wanted steps), so that drops of the same steps and signs
+    but other sizes (rootpower.py's, for each p) reuse it."""
 
-    max_block=1 gives every drop its own block: the exact double sum.
-    """
+    k: np.ndarray  # the steps with a drop, at or before the last wanted step
+    bid: np.ndarray  # the block of each
+    starts: np.ndarray  # index into k of each block's first and last drop
+    ends: np.ndarray
+    t_next: np.ndarray  # the first wanted step at or after each block
+
+
+def block_layout(d: np.ndarray, steps: np.ndarray, max_block: int = MAX_BLOCK) -> Layout:
+    """Partition the non-zero drops at or before the last wanted step into blocks (module doc)."""
     last = int(steps[-1])
     k = np.flatnonzero(d[: last + 1])
-    cs = np.concatenate([[0.0], np.cumsum(eta)])  # cs[i] = sum_{tau < i} eta_tau
     if k.size == 0:
-        return Blocks(*([np.zeros(0)] * 3), np.zeros(0, dtype=np.int64), *([np.zeros(0)] * 4))
+        empty = np.zeros(0, dtype=np.int64)
+        return Layout(empty, empty, empty, empty, empty)
     # distance from each drop to the next wanted step at or after it
     nxt = steps[np.searchsorted(steps, k)]
     dist = nxt - k
@@ -121,13 +130,25 @@ def make_blocks(eta: np.ndarray, d: np.ndarray, steps: np.ndarray, max_block: in
     new = np.ones(k.size, dtype=bool)
     new[1:] = ((nxt[1:] != nxt[:-1]) | (band[1:] != band[:-1]) | (chunk[1:] != chunk[:-1])
                | (sign[1:] != sign[:-1]) | (k[1:] != k[:-1] + 1))
-    bid = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    return Layout(k, np.cumsum(new) - 1, starts, np.r_[starts[1:], k.size] - 1, nxt[starts])
+
+
+def make_blocks(eta: np.ndarray, d: np.ndarray, steps: np.ndarray, max_block: int = MAX_BLOCK,
+                layout: Layout | None = None) -> Blocks:
+    """The drops `d` merged into blocks (see module doc), on `layout` if given (it must come from
+    drops at the same steps with the same signs).
+
+    max_block=1 gives every drop its own block: the exact double sum.
+    """
+    lay = block_layout(d, steps, max_block) if layout is None else layout
+    k, bid, starts, ends = lay.k, lay.bid, lay.starts, lay.ends
+    if k.size == 0:
+        return Blocks(*([np.zeros(0)] * 3), np.zeros(0, dtype=np.int64), *([np.zeros(0)] * 4))
+    cs = np.concatenate([[0.0], np.cumsum(eta)])  # cs[i] = sum_{tau < i} eta_tau
     w = np.abs(d[k])
     wsum = np.bincount(bid, weights=w)
     centre = np.bincount(bid, weights=w * k) / np.where(wsum > 0, wsum, 1.0)
-    starts = np.flatnonzero(new)
-    ends = np.r_[starts[1:], k.size] - 1
-    t_next = nxt[starts]
     return Blocks(
         drop=np.bincount(bid, weights=d[k]),
         cs_before=np.interp(centre, np.arange(cs.size), cs),
@@ -135,8 +156,8 @@ def make_blocks(eta: np.ndarray, d: np.ndarray, steps: np.ndarray, max_block: in
         first=k[starts],
         eta_lo=np.minimum.reduceat(eta[k], starts),
         eta_hi=np.maximum.reduceat(eta[k], starts),
-        s_hi=cs[t_next + 1] - cs[k[starts]],
-        s_lo=cs[t_next + 1] - cs[k[ends]],
+        s_hi=cs[lay.t_next + 1] - cs[k[starts]],
+        s_lo=cs[lay.t_next + 1] - cs[k[ends]],
     )
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..areas import area_lr, lr_drops
 from .base import FLOOR, GAIN, SCALE, SHAPE, Curve, Param
-from .multipower import C_SHIFT, eval_steps, ld_from_blocks, make_blocks
+from .multipower import C_SHIFT, block_layout, eval_steps, ld_from_blocks, make_blocks
 
 name = "rootpower"
 
@@ -50,20 +50,21 @@ GAIN_WEIGHT = 0.3
 
 def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:
     raw = curve.eta / curve.unit
-    key = (id(curve), "plan", theta["p"])
+    key = (id(curve), "plan")
     plan = None if cache is None else cache.get(key)
-    if plan is None:
+    if plan is None:  # what the drops of u share whatever p: their steps, signs and blocks
         eta = area_lr(raw, curve.warmup, mode)
         ev = eval_steps(raw, curve.steps)
-        u = np.maximum(raw, 0.0) ** theta["p"]
-        plan = ev, make_blocks(eta, lr_drops(u, curve.warmup, mode), ev), np.cumsum(eta)
+        plan = eta, ev, block_layout(lr_drops(raw, curve.warmup, mode), ev), np.cumsum(eta)
         if cache is not None:
             cache[key] = plan
-    ev, blocks, cs = plan
+    eta, ev, layout, cs = plan
     s1 = cs[curve.steps]
     ld_key = (id(curve), theta["p"], theta["beta"], theta["C"])
     ld = None if cache is None else cache.get(ld_key)
     if ld is None:
+        drops = lr_drops(np.maximum(raw, 0.0) ** theta["p"], curve.warmup, mode)
+        blocks = make_blocks(eta, drops, ev, layout=layout)
         ld = ld_from_blocks(blocks, cs[ev], ev, theta["beta"], 0.0, theta["C"])
         if ev.size != curve.steps.size:
             ld = np.interp(curve.steps, ev, ld)
