@@ -79,10 +79,35 @@ def _checked_values(eta: np.ndarray, label: str) -> np.ndarray:
 
 
 def read_lr_file(path: str) -> np.ndarray:
-    """Per-step LR from a text/CSV file: one LR per line, or `step,lr` columns (interpolated)."""
+    """Per-step LR from a file: one LR per line, `step,lr` columns (interpolated), or any log the
+    readers read, from its LR field (interpolated between the steps it is logged at)."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"schedule file '{path}' not found")
+    try:
+        return _read_lr_columns(p, path)
+    except (InputError, UnicodeDecodeError) as plain:
+        return _lr_of_log(p, path, plain)
+
+
+def _lr_of_log(p: Path, path: str, plain: Exception) -> np.ndarray:
+    """The LR field of a training log, at every step up to its last logged one."""
+    from .readers import read_run  # here: the readers load pyarrow, which a plain LR file does not need
+
+    try:
+        run = read_run(p)
+    except InputError:
+        raise (plain if isinstance(plain, InputError) else
+               InputError(f"schedule file '{path}': neither LR values nor a log the readers know")) from None
+    keep = np.isfinite(run.lr) if run.lr is not None else np.zeros(0, dtype=bool)
+    if not keep.any():
+        raise InputError(f"schedule file '{path}': the log has no LR field; give its name with --lr-key "
+                         "when fitting, or write the LR per step (one column, or step,lr)")
+    steps, lr = run.steps[keep], run.lr[keep]
+    return np.interp(np.arange(int(steps[-1]) + 1), steps, lr)
+
+
+def _read_lr_columns(p: Path, path: str) -> np.ndarray:
     rows = []
     for line in p.read_text().splitlines():
         cells = [c for c in line.replace(",", " ").replace("\t", " ").split() if c]
@@ -93,6 +118,8 @@ def read_lr_file(path: str) -> np.ndarray:
         except ValueError:
             if rows:
                 raise InputError(f"schedule file '{path}': cannot read the line '{line[:60]}'") from None
+            if any("loss" in c.lower() for c in cells):  # a log's header, not an LR file's
+                raise InputError(f"schedule file '{path}' is a training log") from None
             continue  # a header line
     if not rows:
         raise InputError(f"schedule file '{path}' holds no LR values")

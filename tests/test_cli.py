@@ -4,9 +4,10 @@ import json
 import numpy as np
 import pytest
 
+from lrforecast.readers import read_run
 from lrforecast.selection import PREFERRED
 
-from .conftest import MPL
+from .conftest import MPL, REAL
 
 
 def specs(mpl_runs, names):
@@ -610,3 +611,28 @@ def test_predict_at_a_terminal_shows_a_summary_and_a_pipe_gets_csv(cli, monkeypa
     monkeypatch.setattr(cli_module, "_to_terminal", lambda: False)  # a pipe: every step as CSV
     csv = cli("predict", BUNDLED_LAW, "-s", "wsd").out.splitlines()
     assert len(csv) == 1 + 72000 - int(csv[1].split(",")[0])  # every step from the first fitted one
+
+
+def test_a_schedule_file_may_be_any_log_the_readers_read(cli, tmp_path):
+    """`--schedule file:` of a real llm.c log (its LR logged every step) forecasts as the same LR
+    written as step,lr columns; a CSV log with a loss column beside step and lr reads too."""
+    from lrforecast.reference import DEFAULT_LAW
+    log = REAL / "llmc-gpt2-124m-fineweb10b-main.log"
+    run = read_run(log)
+    keep = np.isfinite(run.lr)
+    plain = tmp_path / "lr.csv"
+    plain.write_text("".join(f"{int(s)},{float(v)!r}\n" for s, v in zip(run.steps[keep], run.lr[keep],
+                                                                       strict=True)))
+    every = ("--every", "997")
+    from_log = cli("predict", DEFAULT_LAW, "--schedule", f"file:{log}", *every)
+    from_plain = cli("predict", DEFAULT_LAW, "--schedule", f"file:{plain}", *every)
+    assert from_log.code == 0 == from_plain.code, from_log.err
+    assert from_log.out == from_plain.out and from_log.out.count("\n") > 10
+    with_loss = tmp_path / "metrics.csv"
+    with_loss.write_text("step,lr,loss\n" + "".join(f"{int(s)},{float(v)!r},3.0\n" for s, v in
+                                                    zip(run.steps[keep], run.lr[keep], strict=True)))
+    assert cli("predict", DEFAULT_LAW, "--schedule", f"file:{with_loss}", *every).out == from_plain.out
+    no_lr = tmp_path / "loss-only.csv"
+    no_lr.write_text("step,loss\n" + "".join(f"{i},3.0\n" for i in range(1, 50)))
+    r = cli("predict", DEFAULT_LAW, "--schedule", f"file:{no_lr}")
+    assert r.code == 2 and "no LR field" in r.err
