@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +12,29 @@ from .errors import InputError
 DUPLICATE_POLICIES = ("last", "first", "mean", "error")
 MAX_GAP = 4  # the longest hole in a per-step LR log that is still "logged at every step"
 GLITCH = 1000  # a loss this many times the median is a glitched record, not training (no run spans 1000x)
+NEIGHBOURS = 5  # ... if it is also this many times its NEIGHBOURS nearest steps' median on each side
+
+
+def _glitches(steps: np.ndarray, loss: np.ndarray) -> np.ndarray:
+    """Which losses are glitched records: over GLITCH times the median of the run and of their
+    neighbours (by step). A fine-tune's real first loss can be 1000 times its final ones, but the
+    points after it fall from it gradually; an fp16 overflow (65504) stands alone."""
+    glitch = loss > GLITCH * np.median(loss)
+    if not glitch.any():
+        return glitch
+    order = np.argsort(steps, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    by_step = np.r_[loss[order], np.nan]  # index -1 (and past the end) reads nan
+    cand = np.flatnonzero(glitch)
+    offsets = np.r_[-NEIGHBOURS:0, 1:NEIGHBOURS + 1]
+    near = rank[cand][:, None] + offsets[None, :]
+    near = np.where((near >= 0) & (near < order.size), near, -1)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a run of one point has no neighbours
+        local = np.nanmedian(by_step[near], axis=1)
+    glitch[cand] = ~(loss[cand] <= GLITCH * local)  # no neighbour (nan): a glitch by the median alone
+    return glitch
 
 
 @dataclass
@@ -73,7 +97,7 @@ class Run:
                                                "(--loss-key)" if n_bad > positive.sum() else ""))
             steps, loss = steps[positive], loss[positive]
             lr = None if lr is None else lr[positive]
-        glitch = loss > GLITCH * np.median(loss)
+        glitch = _glitches(steps, loss)
         if glitch.any():
             notes.append(f"dropped {int(glitch.sum())} losses over {GLITCH}x the median "
                          f"({np.median(loss):.3g}): a glitched record (fp16 overflow logs 65504)")

@@ -411,3 +411,21 @@ def test_a_law_is_frozen():
         law.refits = ()
     with pytest.raises(TypeError):
         law.params["L0"] = 0.0
+
+
+def test_a_fine_tunes_real_first_loss_is_kept_where_an_overflow_among_its_points_is_dropped():
+    """A real SFT log (deepclima: its first loss 20.5, 130x the median) converging ten times
+    further: its first loss is then 1300x the median, but the points after it fall from it
+    gradually, so it is training, not a glitch; an fp16 overflow (65504) among them stands alone."""
+    from lrforecast.run import Run
+
+    from .conftest import REAL
+    real = read_run(REAL / "deepclima-r1-swift-logging.jsonl")
+    loss = real.loss.copy()
+    loss[3:] *= 0.1
+    loss[20] = 65504.0
+    run = Run.from_points("sft", real.steps, loss)
+    assert loss[0] > 1000 * np.median(loss)
+    assert run.loss[0] == loss[0] and run.steps.size == real.steps.size - 1
+    assert real.steps[20] not in run.steps
+    assert any(n.startswith("dropped 1 losses over 1000x the median") for n in run.notes)
