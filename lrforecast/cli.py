@@ -558,7 +558,10 @@ _BUILTIN_HELP = {
     "wsd": "constant, then decay=0.2 (or decay_start=S) with shape=linear|cosine|exp|1-sqrt",
     "step": "constant, then jumps: at=S1/S2:to=LR1/LR2",
     "inverse_sqrt": "peak/sqrt((t-warmup+timescale)/timescale) after warmup",
-    "file": "file:PATH, one LR per step, or step,lr columns",
+    "polynomial": "min + (peak-min)(1-q)^power after warmup (min default 1e-7, as Hugging Face's lr_end)",
+    "restarts": "cosine to min (default 0) restarting at peak cycles=N times (cosine_with_restarts)",
+    "onecycle": "PyTorch's OneCycleLR: cosine up from peak/div_factor, then down; pct_start=0.3",
+    "file": "file:PATH, one LR per step, step,lr columns, or any log with an LR field",
     "log": "the run's own logged LR, or the standard schedule it follows when logged every few steps",
 }
 

@@ -20,15 +20,23 @@ SHAPES = {"linear": "linear", "cosine": "cosine", "exp": "exp", "1-sqrt": "1-sqr
 # the names Hugging Face (lr_scheduler_type), Megatron (--lr-decay-style) and PyTorch use
 ALIASES = {"warmup_stable_decay": "wsd", "constant_with_warmup": "constant", "cosine_with_min_lr": "cosine",
            "cosine_warmup_with_min_lr": "cosine", "inverse-square-root": "inverse_sqrt",
-           "inverse_square_root": "inverse_sqrt", "multistep": "step"}
+           "inverse_square_root": "inverse_sqrt", "multistep": "step", "cosineannealinglr": "cosine",
+           "cosine_with_restarts": "restarts", "polynomiallr": "polynomial", "onecyclelr": "onecycle"}
+# where a library's schedule of that name ends elsewhere than at our default 10% of peak
+ALIAS_DEFAULTS = {"cosineannealinglr": {"min": 0.0}, "restarts": {"min": 0.0},
+                  "polynomial": {"min": 1e-7}}  # HF's lr_end
 KEY_ALIASES = {"lr": "peak", "max_lr": "peak", "min_lr": "min", "min_lr_rate": "min_ratio",
                "min_lr_ratio": "min_ratio", "warmup_steps": "warmup", "num_warmup_steps": "warmup",
-               "total_steps": "total", "num_training_steps": "total", "decay_type": "shape"}
-COMMON_KEYS = {"peak", "min", "min_ratio", "warmup", "total"}
+               "total_steps": "total", "num_training_steps": "total", "decay_type": "shape",
+               "t_max": "total", "eta_min": "min", "num_cycles": "cycles", "lr_end": "min"}
+COMMON_KEYS = {"peak", "min", "min_ratio", "warmup", "warmup_ratio", "total"}
 KEYS = {
     "constant": COMMON_KEYS,
     "cosine": COMMON_KEYS,
     "linear": COMMON_KEYS,
+    "polynomial": COMMON_KEYS | {"power"},
+    "restarts": COMMON_KEYS | {"cycles"},
+    "onecycle": {"peak", "total", "pct_start", "div_factor", "final_div_factor"},
     "wsd": COMMON_KEYS | {"decay_start", "decay", "shape"},
     "step": COMMON_KEYS | {"at", "to"},
     "inverse_sqrt": COMMON_KEYS | {"timescale"},
@@ -87,6 +95,8 @@ class Schedule:
     def warmup(self) -> int:
         if self.values is not None:  # first step that reaches 99.9% of the peak
             return int(np.argmax(self.values >= 0.999 * self.values.max()))
+        if self.name == "onecycle":  # its rise ends at pct_start * total - 1
+            return max(int(np.ceil(self.params.get("pct_start", 0.3) * (self.total or 0))) - 1, 0)
         return int(self.params.get("warmup", 0))
 
     def lr(self, total: int | None = None) -> np.ndarray:
@@ -158,9 +168,35 @@ def _build(name: str, p: dict, total: int) -> np.ndarray:
     elif name == "inverse_sqrt":
         ts = float(p.get("timescale", warmup or 10_000))
         lr = np.where(after, peak / np.sqrt((t - warmup + ts) / ts), lr)
+    elif name == "polynomial":  # Hugging Face's polynomial decay, torch's PolynomialLR
+        q = np.clip((t - warmup) / span, 0.0, 1.0)
+        lr = np.where(after, lo + (peak - lo) * (1.0 - q) ** float(p.get("power", 1.0)), lr)
+    elif name == "restarts":  # Hugging Face's cosine_with_restarts: hard restarts to peak
+        q = (t - warmup) / span
+        cycle = (float(p.get("cycles", 1)) * q) % 1.0
+        lr = np.where(after, lo + (peak - lo) * 0.5 * (1.0 + np.cos(np.pi * cycle)), lr)
+    elif name == "onecycle":
+        return _one_cycle(p, total)
     if warmup > 0:
         lr[:warmup] = peak * t[: min(warmup, total)] / warmup
     return lr
+
+
+def _one_cycle(p: dict, total: int) -> np.ndarray:
+    """PyTorch's OneCycleLR (cosine annealing, two phases): from peak/div_factor up to peak at
+    pct_start * total - 1, then down to that start over final_div_factor at total - 1."""
+    peak = float(p["peak"])
+    start = peak / float(p.get("div_factor", 25.0))
+    end = start / float(p.get("final_div_factor", 1e4))
+    top = float(p.get("pct_start", 0.3)) * total - 1
+    t = np.arange(total, dtype=np.float64)
+
+    def anneal(a: float, b: float, frac: np.ndarray) -> np.ndarray:
+        return b + (a - b) / 2.0 * (1.0 + np.cos(np.pi * frac))
+
+    rise = anneal(start, peak, np.clip(t / max(top, 1e-12), 0.0, 1.0))
+    fall = anneal(peak, end, np.clip((t - top) / max(total - 1 - top, 1e-12), 0.0, 1.0))
+    return np.where(t <= top, rise, fall)
 
 
 def _decay_start(p: dict, total: int) -> int:
@@ -220,7 +256,8 @@ def parse_schedule(spec: str, defaults: dict | None = None) -> Schedule:
     if not spec:
         raise InputError("empty schedule spec; name one, e.g. cosine:total=24000")
     head, _, rest = spec.partition(":")
-    head = ALIASES.get(head.lower(), head.lower())
+    alias = head.lower()
+    head = ALIASES.get(alias, alias)
     label = spec
     if head == "file":
         path, _, rest = rest.partition(":") if not Path(rest).exists() else (rest, "", "")
@@ -234,11 +271,11 @@ def parse_schedule(spec: str, defaults: dict | None = None) -> Schedule:
             return _parse_keys(ALIASES.get(name, name), {}, merged, spec, label, defaults)
         known = ", ".join(list(BUILTIN) + sorted(set(presets) - set(BUILTIN)))
         raise InputError(f"unknown schedule '{head}' in '{spec}'; known: {known}")
-    return _parse_keys(head, {}, rest, spec, label, defaults)
+    return _parse_keys(head, {}, rest, spec, label, defaults, alias)
 
 
 def _parse_keys(name: str, params: dict, rest: str, spec: str, label: str,
-                defaults: dict | None) -> Schedule:
+                defaults: dict | None, alias: str = "") -> Schedule:
     for token in filter(None, rest.split(":")):
         key, eq, text = token.partition("=")
         key = canonical_key(key)
@@ -256,9 +293,20 @@ def _parse_keys(name: str, params: dict, rest: str, spec: str, label: str,
         if val is not None and key in KEYS[name] and key not in params:
             if key == "min" and "min_ratio" in params:
                 continue
+            if key == "warmup" and "warmup_ratio" in params:
+                continue
             params[key] = val
     if name in ("file", "log"):
         return Schedule(name, params, label)
+    if "min" not in params and "min_ratio" not in params:
+        params.update(ALIAS_DEFAULTS.get(alias, ALIAS_DEFAULTS.get(name, {})))
+    if "warmup_ratio" in params:  # Hugging Face's: ceil(ratio * total) steps
+        ratio = params.pop("warmup_ratio")
+        if not 0 <= ratio < 1 or params.get("total") is None:
+            raise InputError(f"schedule '{spec}': warmup_ratio needs a fraction in [0, 1) and a total "
+                             "(add :total=N or --steps N)")
+        params["warmup"] = int(np.ceil(ratio * params["total"]))
+
     _check(name, params, spec)
     return Schedule(name, params, label)
 

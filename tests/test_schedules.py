@@ -158,3 +158,58 @@ def test_a_standard_schedule_logged_every_few_steps_is_recognised(spec, every):
     assert abs(found.total - want.total) <= 1
     for key in ("min", "decay_start", "shape"):
         assert found.params.get(key) == want.params.get(key), key
+
+
+def _hf_factor(name: str, t: int, W: int, T: int, **kw) -> float:
+    """Hugging Face transformers' schedule factors (optimization.py), step by step."""
+    import math
+    if t < W:
+        return t / max(1, W)
+    p = (t - W) / max(1, T - W)
+    if name == "cosine_with_restarts":
+        return 0.0 if p >= 1.0 else max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((kw["num_cycles"] * p) % 1.0))))
+    if name == "polynomial":
+        lr_end, init = kw["lr_end"], kw["lr"]
+        if t > T:
+            return lr_end / init
+        return ((init - lr_end) * (1 - (t - W) / (T - W)) ** kw["power"] + lr_end) / init
+    raise ValueError(name)
+
+
+@pytest.mark.parametrize("spec, name, kw", [
+    ("cosine_with_restarts:peak=2e-4:warmup=30:total=1000:num_cycles=3", "cosine_with_restarts",
+     {"num_cycles": 3}),
+    ("polynomial:peak=2e-4:warmup_ratio=0.03:total=1000:power=2", "polynomial",
+     {"lr_end": 1e-7, "lr": 2e-4, "power": 2}),
+])
+def test_hugging_face_schedule_names_give_their_lr_at_every_step(spec, name, kw):
+    s = parse_schedule(spec)
+    assert s.warmup == 30  # warmup_ratio 0.03 of 1000 steps: ceil(30) as Hugging Face counts it
+    want = [2e-4 * _hf_factor(name, t, 30, 1000, **kw) for t in range(1000)]
+    np.testing.assert_allclose(s.lr(), want, rtol=1e-12, atol=1e-18)
+
+
+def test_pytorch_one_cycle_and_cosine_annealing_give_their_lr_at_every_step():
+    """OneCycleLR (cos, defaults pct_start 0.3, div_factor 25, final_div_factor 1e4) and
+    CosineAnnealingLR (eta_min 0) by PyTorch's closed forms, step by step."""
+    import math
+    T, peak = 1000, 3e-3
+    start, end = peak / 25, peak / 25 / 1e4
+    top = 0.3 * T - 1
+
+    def cos(a, b, pct):
+        return b + (a - b) / 2 * (math.cos(math.pi * pct) + 1)
+
+    want = [cos(start, peak, t / top) if t <= top else cos(peak, end, (t - top) / (T - 1 - top))
+            for t in range(T)]
+    one = parse_schedule(f"OneCycleLR:max_lr={peak}:total_steps={T}")
+    np.testing.assert_allclose(one.lr(), want, rtol=1e-12)
+    assert one.warmup == 299 and parse_schedule(one.spec).spec == one.spec
+    annealing = parse_schedule(f"CosineAnnealingLR:lr={peak}:T_max={T}")
+    np.testing.assert_allclose(annealing.lr(), [peak * (1 + math.cos(math.pi * t / T)) / 2 for t in range(T)],
+                               rtol=1e-12, atol=1e-18)
+
+
+def test_warmup_ratio_needs_a_total():
+    with pytest.raises(InputError, match="warmup_ratio"):
+        parse_schedule("cosine:peak=1e-3:warmup_ratio=0.1")
