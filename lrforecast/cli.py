@@ -555,7 +555,7 @@ _BUILTIN_HELP = {
     "constant": "peak after linear warmup",
     "cosine": "cosine from peak to min (default 10% of peak) at total",
     "linear": "linear from peak to min at total",
-    "wsd": "constant, then decay=0.2 (or decay_start=S) with shape=linear|cosine|exp|1-sqrt",
+    "wsd": "constant, then decay=0.2 (or decay_steps=N, decay_start=S) with shape=linear|cosine|exp|1-sqrt",
     "step": "constant, then jumps: at=S1/S2:to=LR1/LR2",
     "inverse_sqrt": "peak/sqrt((t-warmup+timescale)/timescale) after warmup",
     "polynomial": "min + (peak-min)(1-q)^power after warmup (min default 1e-7, as Hugging Face's lr_end)",

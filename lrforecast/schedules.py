@@ -30,6 +30,8 @@ KEY_ALIASES = {"lr": "peak", "max_lr": "peak", "min_lr": "min", "min_lr_rate": "
                "total_steps": "total", "num_training_steps": "total", "decay_type": "shape",
                "t_max": "total", "eta_min": "min", "num_cycles": "cycles", "lr_end": "min"}
 COMMON_KEYS = {"peak", "min", "min_ratio", "warmup", "warmup_ratio", "total"}
+INTEGER_KEYS = ("total", "warmup", "decay_start", "decay_steps", "timescale")  # in steps
+DECAY_KEYS = ("decay", "decay_start", "decay_steps")
 KEYS = {
     "constant": COMMON_KEYS,
     "cosine": COMMON_KEYS,
@@ -37,7 +39,7 @@ KEYS = {
     "polynomial": COMMON_KEYS | {"power"},
     "restarts": COMMON_KEYS | {"cycles"},
     "onecycle": {"peak", "total", "pct_start", "div_factor", "final_div_factor"},
-    "wsd": COMMON_KEYS | {"decay_start", "decay", "shape"},
+    "wsd": COMMON_KEYS | {"decay_start", "decay", "decay_steps", "shape"},
     "step": COMMON_KEYS | {"at", "to"},
     "inverse_sqrt": COMMON_KEYS | {"timescale"},
     "file": {"total"},
@@ -202,6 +204,8 @@ def _one_cycle(p: dict, total: int) -> np.ndarray:
 def _decay_start(p: dict, total: int) -> int:
     if "decay_start" in p:
         return int(p["decay_start"])
+    if "decay_steps" in p:  # a cooldown of fixed length, whatever the run's
+        return max(total - int(p["decay_steps"]), int(p.get("warmup", 0)))
     return int(round(total * (1.0 - float(p.get("decay", DEFAULT_WSD_DECAY)))))
 
 
@@ -227,7 +231,7 @@ def _value(key: str, text: str, spec: str):
     if key in ("at", "to"):
         return [parse_number(x, key, spec) for x in text.split("/") if x != ""]
     x = parse_number(text, key, spec)
-    if key in ("total", "warmup", "decay_start", "timescale"):
+    if key in INTEGER_KEYS:
         if x != round(x) or x < 0:
             raise InputError(f"schedule '{spec}': {key}={text} must be a whole number >= 0")
         return int(round(x))
@@ -288,6 +292,9 @@ def _parse_keys(name: str, params: dict, rest: str, spec: str, label: str,
         if ".." in text:
             raise InputError(f"schedule '{spec}': {key}={text.strip()} sweeps values (A..B), which compare "
                              "and plan take; give one value here")
+        if key in DECAY_KEYS:  # where the decay starts: the last given counts (a preset's, then yours)
+            for other in DECAY_KEYS:
+                params.pop(other, None)
         params[key] = _value(key, text.strip(), spec)
     for key, val in (defaults or {}).items() if name not in ("file", "log") else ():
         if val is not None and key in KEYS[name] and key not in params:
@@ -340,6 +347,8 @@ def _check(name: str, p: dict, spec: str) -> None:
             raise InputError(f"schedule '{spec}': shape=exp needs min > 0 (geometric decay)")
         if total is not None and "decay_start" in p and not warmup <= p["decay_start"] <= total:
             raise InputError(f"schedule '{spec}': decay_start must lie between warmup and total")
+        if "decay_steps" in p and not 0 < p["decay_steps"] <= (total or np.inf) - warmup:
+            raise InputError(f"schedule '{spec}': decay_steps must be > 0 and fit after the warmup")
     if name == "step":
         at, to = p.get("at"), p.get("to")
         if not at or not to or len(at) != len(to):

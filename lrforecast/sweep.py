@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .schedules import canonical_key, fmt_value, parse_number
+from .schedules import INTEGER_KEYS, canonical_key, fmt_value, parse_number
 
 SWEEP_VALUES = 10  # values of a swept key, KEY=A..B, unless /N says how many
 MAX_CANDIDATES = 100  # candidates one command compares or plans, sweeps expanded
@@ -82,7 +82,7 @@ def _sweep(token: str, spec: str) -> list[tuple[float | None, str]]:
             raise InputError(f"schedule '{spec}': in {token}, the count after / must be a whole number "
                              f"from 2 to {MAX_CANDIDATES} (the values to sweep)")
     values = np.linspace(a, b, int(n))
-    if name in ("total", "warmup", "decay_start", "timescale"):
+    if name in INTEGER_KEYS:
         values = np.round(values).astype(np.int64)
     texts = dict.fromkeys(fmt_value(v) for v in values.tolist())  # 0.15, not 0.15000000000000002
     return [(float(t), f"{key}={t}") for t in texts]

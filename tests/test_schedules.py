@@ -213,3 +213,22 @@ def test_pytorch_one_cycle_and_cosine_annealing_give_their_lr_at_every_step():
 def test_warmup_ratio_needs_a_total():
     with pytest.raises(InputError, match="warmup_ratio"):
         parse_schedule("cosine:peak=1e-3:warmup_ratio=0.1")
+
+
+def test_a_cooldown_in_absolute_steps():
+    """wsd:decay_steps=N decays over the last N steps whatever the length (a fraction undercools
+    short runs); it overrides a preset's fraction, sweeps in whole steps, and plan moves it with the
+    length it chooses."""
+    from lrforecast.sweep import expand_sweeps
+    s = parse_schedule("wsd:peak=1e-3:warmup=100:total=1000:decay_steps=300:shape=linear")
+    eta = s.lr()
+    assert eta[699] == 1e-3 and eta[700] == 1e-3 > eta[701]
+    assert eta[-1] == pytest.approx(1e-4 + 9e-4 / 300)  # linear to min (10% of peak) at step 1000
+    longer = parse_schedule("wsd:peak=1e-3:warmup=100:total=5000:decay_steps=300:shape=linear").lr()
+    np.testing.assert_array_equal(longer[-300:], eta[-300:])  # the same cooldown at any length
+    preset = parse_schedule("wsd-1sqrt-20:peak=1e-3:total=1000:decay_steps=300")
+    assert "decay=" not in preset.spec and np.flatnonzero(np.diff(preset.lr()) < 0)[0] == 700
+    assert expand_sweeps(["wsd:decay_steps=2000..20000/4"]) == [
+        "wsd:decay_steps=2000", "wsd:decay_steps=8000", "wsd:decay_steps=14000", "wsd:decay_steps=20000"]
+    with pytest.raises(InputError, match="decay_steps"):
+        parse_schedule("wsd:peak=1e-3:warmup=100:total=1000:decay_steps=950")
