@@ -259,6 +259,9 @@ def predict_cmd(
     plot: Annotated[Path | None, typer.Option(
         "--plot", help=f"Also draw the forecast and its range to a .png or .svg {NEEDS_PLOT}.")
     ] = None,
+    tensorboard: Annotated[Path | None, typer.Option(
+        "--tensorboard", help="Also write the forecast as TensorBoard scalars (forecast/loss, /low, "
+        "/high) into this run folder, beside the run's own.")] = None,
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:
     """Forecast the loss at every step (or every K) of one schedule: CSV on stdout, or a file. At a
@@ -273,6 +276,11 @@ def predict_cmd(
     if plot is not None:
         plots.save_prediction_plot(fitted, pred, plot)
         err.print(f"chart written to {plot}", highlight=False)
+    if tensorboard is not None:
+        from .events import write_forecast  # here: only this option needs it
+
+        err.print(f"TensorBoard scalars written to {write_forecast(fitted, pred, tensorboard)}",
+                  highlight=False)
     if json_out:
         if output is not None:
             report.write_prediction(pred, str(output))

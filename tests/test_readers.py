@@ -798,3 +798,42 @@ def test_a_csv_column_of_integers_above_2_53_is_read(tmp_path):
     run = read_run(path)
     np.testing.assert_array_equal(run.steps, clean.steps)
     np.testing.assert_array_equal(run.loss, clean.loss)
+
+
+def test_a_forecast_written_as_tensorboard_scalars_reads_back_exactly_in_tensorboard_and_ours(
+        cli, tmp_path):
+    """`predict --tensorboard DIR` beside a real run's event file: the `tensorboard` package's loader
+    (no subsampling) and our reader (CRCs checked) give every written step and value (float32),
+    and the run's own loss is still the loss our reader picks in that folder."""
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    from lrforecast.readers.tensorboard import read_events
+    from lrforecast.reference import DEFAULT_LAW
+    real = next(REAL.glob("tinyllama-poem-lora-events.out.tfevents.*"))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shutil.copy(real, run_dir / real.name)
+    before = read_run(run_dir)
+    csv = tmp_path / "forecast.csv"
+    r = cli("predict", DEFAULT_LAW, "--schedule", "cosine:total=3000", "--tensorboard", run_dir, "-o", csv)
+    assert r.code == 0, r.err
+    written = [p for p in run_dir.iterdir() if p.name != real.name]
+    assert len(written) == 1 and ".tfevents." in written[0].name
+    rows = np.genfromtxt(csv, delimiter=",", names=True)
+    acc = ea.EventAccumulator(str(written[0]), size_guidance={ea.SCALARS: 0})
+    acc.Reload()
+    assert set(acc.Tags()["scalars"]) == {"forecast/loss", "forecast/low", "forecast/high",
+                                          "forecast/held_out_error"}
+    ours: dict = {}
+    assert read_events(written[0], ours, verify=True) == []
+    columns = {"forecast/loss": "predicted_loss", "forecast/low": "low", "forecast/high": "high"}
+    for tag, column in columns.items():
+        theirs = acc.Scalars(tag)
+        steps = np.array([e.step for e in theirs])
+        np.testing.assert_array_equal(steps, rows["step"].astype(np.int64))
+        want = rows[column].astype(np.float32)  # the CSV's 6 decimals, the event's float32
+        np.testing.assert_allclose([e.value for e in theirs], want, atol=1e-6)
+        np.testing.assert_array_equal(ours[tag][0], steps)
+        np.testing.assert_array_equal(np.float32(ours[tag][1]), np.float32([e.value for e in theirs]))
+    after = read_run(run_dir)
+    np.testing.assert_array_equal(after.loss, before.loss)

@@ -145,7 +145,7 @@ def _crc32c(data: bytes) -> int:
     return c ^ 0xFFFFFFFF
 
 
-def _crc_checker(fast: bool = True):
+def crc_checker(fast: bool = True):
     """The masked CRC32C of a byte string: google-crc32c's when installed and `fast`, else Python's."""
     crc = _crc32c
     if fast:
@@ -170,10 +170,10 @@ def read_events(path: Path, series: dict[str, tuple[list, list]], verify: bool =
         raise InputError(f"{path} is a Git LFS pointer, not an event file; fetch it with 'git lfs pull'")
     if not buf:  # a job that has just started, or restarted, leaves an empty file
         return [f"{path.name}: empty, nothing logged in it yet"]
-    header_ok = len(buf) >= 12 and _crc_checker(fast=False)(buf[:8]) == struct.unpack_from("<I", buf, 8)[0]
+    header_ok = len(buf) >= 12 and crc_checker(fast=False)(buf[:8]) == struct.unpack_from("<I", buf, 8)[0]
     if not header_ok:  # checked on the first record always: 8 bytes, cheap even in pure Python
         raise InputError(f"{path} is not a TensorBoard event file (its first record fails its checksum)")
-    masked = _crc_checker() if verify else None
+    masked = crc_checker() if verify else None
     notes: list[str] = []
     size, pos, records = len(buf), 0, 0
     tag_names: dict[bytes, str] = {}
