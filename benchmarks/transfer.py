@@ -25,7 +25,7 @@ import schaipp
 from reference_protocol import SHARED, machine, sizes_present
 from scipy.stats import spearmanr
 
-from lrforecast import LAWS, evaluate, fit
+from lrforecast import LAWS, compare, evaluate, fit
 from lrforecast.metrics import METRICS, curve_metrics, mean_metrics
 from lrforecast.reference import load_reference
 
@@ -63,7 +63,44 @@ def run_law(task: schaipp.Task, law: str) -> dict:
         prede[name] = result.metrics["PredE"]
         if result.range is not None:
             held[name] = result.range["end_held"]
-    return {**score(task, final, prede, held, seconds), "law": fitted.name}
+    return {**score(task, final, prede, held, seconds), "law": fitted.name, "pairs": pairs(task, fitted)}
+
+
+def pairs(task: schaipp.Task, fitted) -> list[tuple[float, bool]]:
+    """Every pair of forecast runs: the probability compare gives the order it thinks likelier,
+    and whether the runs really end in that order."""
+    cmp = compare(fitted, [schaipp.schedule(n) for n in task.forecast])
+    by_name = {p.name: p for p in cmp.predictions}
+    real = {n: schaipp.read(n).loss[-1] for n in task.forecast}
+    out = []
+    for i, a in enumerate(task.forecast):
+        for b in task.forecast[i + 1:]:
+            p = cmp.p_lower(by_name[a], by_name[b])
+            if p is not None:
+                out.append((max(p, 1 - p), bool((real[a] < real[b]) == (p >= 0.5))))
+    return out
+
+
+CALIBRATION_BINS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.99, 1.0001)
+BINS = list(zip(CALIBRATION_BINS[:-1], CALIBRATION_BINS[1:], strict=True))
+
+
+def calibration(results: dict[str, list[tuple[schaipp.Task, dict]]]) -> None:
+    """Of the pairs compare gives a probability in each bin, how many really end in that order."""
+    print("\n### compare's pairwise probability: of the pairs given P, the share that really end in "
+          "that order\n")
+    heads = [f"{lo:.2f}-{min(hi, 1):.2f}" for lo, hi in BINS]
+    print("| law | " + " | ".join(heads) + " |")
+    print("|---|" + "---:|" * len(heads))
+    for law, rows in results.items():
+        got = [pair for _, r in rows for pair in r.get("pairs", [])]
+        if not got:
+            continue
+        cells = []
+        for lo, hi in BINS:
+            inside = [right for p, right in got if lo <= p < hi]
+            cells.append(f"{100 * np.mean(inside):.0f}% of {len(inside)}" if inside else "–")
+        print(f"| {law} | " + " | ".join(cells) + " |")
 
 
 def baselines(task: schaipp.Task) -> dict[str, dict]:
@@ -121,6 +158,7 @@ def transfer(laws: list[str], only: str) -> None:
             worst = max(regrets) if regrets else np.nan
             cells = " | ".join(cell(m[f], f) for f in FIGURES)
             print(f"| {law} | {peak} | {cells} | {cell(worst, 'regret')} |")
+    calibration(results)
 
 
 def divergence(test, fitted) -> int:

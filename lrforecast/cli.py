@@ -308,6 +308,9 @@ def compare_cmd(
         "--expect-best", help="CI gate: this schedule must rank first.")] = None,
     max_gap: Annotated[float | None, typer.Option(
         "--max-gap", help="CI gate: --expect-best may trail the best by at most this loss.")] = None,
+    confidence: Annotated[float | None, typer.Option(
+        "--confidence", help="CI gate: --expect-best must end lower than every other candidate with "
+        "at least this probability (else: cannot tell, exit 1).")] = None,
     chart: ChartOpt = True,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help=f"Also draw the curves to a .png or .svg {NEEDS_PLOT}.")] = None,
@@ -318,13 +321,16 @@ def compare_cmd(
     """Forecast several schedules with one law and rank them; a CI gate with --expect-best."""
     if max_gap is not None and expect_best is None:
         raise InputError("--max-gap needs --expect-best NAME (the schedule allowed to trail the best)")
+    if confidence is not None and expect_best is None:
+        raise InputError("--confidence needs --expect-best NAME (the schedule that must end lowest)")
     _check_output(markdown, [Path(law)] if law else [], "--markdown")
     _check_plot(plot, [Path(law)] if law else [])
     fitted = _load_law(law)
     with _Progress("forecasting") as bar:
         cmp = compare_schedules(fitted, split_specs(schedules), at=at,
                                 defaults=law_defaults(fitted, peak_lr, warmup, min_lr, steps), progress=bar)
-    expectation = None if expect_best is None else gate_best(cmp, expect_best, max_gap, allow_untrusted)
+    expectation = (None if expect_best is None
+                   else gate_best(cmp, expect_best, max_gap, allow_untrusted, confidence))
     _warn(cmp.warnings)
     if plot is not None:
         plots.save_plot(cmp, plot)
@@ -344,6 +350,11 @@ def compare_cmd(
         limit = f"within {max_gap:g} of the best" if max_gap is not None else "ranked first"
         rank, gap = expectation["rank"], expectation["gap"]
         what = f"'{expect_best}' must be {limit}; it ranks {rank} (gap {gap:+.4f})"
+        if confidence is not None:
+            least = expectation["p_lowest"]
+            what += (f", and end lowest with probability >= {confidence:g}: "
+                     + ("unknown without refits" if least is None else f"{least:.2f}")
+                     + ("" if least is not None and least >= confidence else ", so the forecast cannot tell"))
         _expectation(expectation["passed"], what + _doubted(expectation["untrusted"]))
 
 
@@ -618,8 +629,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # the library names its parameters; on the command line they are these flags
-FLAGS = {"prior": "--prior", "gain_prior": "--gain-prior", "lam": "--lam", "from_step": "--from-step",
-         "every": "--every", "at": "--at", "max_steps": "--max-steps", "target": "--target-loss"}
+FLAGS = {"confidence": "--confidence", "prior": "--prior", "gain_prior": "--gain-prior", "lam": "--lam",
+         "from_step": "--from-step", "every": "--every", "at": "--at", "max_steps": "--max-steps",
+         "target": "--target-loss"}
 
 
 def _flagged(e: LRForecastError) -> str:

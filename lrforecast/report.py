@@ -138,6 +138,7 @@ def comparison_rows(cmp: Comparison) -> list[dict]:
         if spread is not None:
             wins, n = cmp.first_in_refits(p)
             row["refits"] = {"range": list(spread), "first_in": wins, "of": n}
+            row["p_lower_than"] = {q.name: cmp.p_lower(p, q) for q in cmp.ranked if q is not p}
         rows.append(row)
     return rows
 
@@ -197,10 +198,19 @@ def _gap_cell(row: dict) -> str:
     return "best" if row["rank"] == 1 else f"+{row['gap']:.4f}"
 
 
-def _refit_cells(row: dict) -> list[str]:
-    """The refit range and how often the candidate ranks first, as table cells."""
+def _refit_cells(row: dict, below: str | None) -> list[str]:
+    """The refit range, how often the candidate ranks first, and the probability that it ends lower
+    than the candidate ranked next (`below`), as table cells."""
     lo, hi = row["refits"]["range"]
-    return [f"{lo:.4f}-{hi:.4f}", f"{row['refits']['first_in']}/{row['refits']['of']}"]
+    p = None if below is None else row["p_lower_than"][below]
+    return [f"{lo:.4f}-{hi:.4f}", f"{row['refits']['first_in']}/{row['refits']['of']}",
+            "–" if p is None else f"{p:.2f}"]
+
+
+P_NEXT = "P(<next)"
+P_CAPTION = ("P(<next): the probability that a candidate ends lower than the one ranked after it, "
+             "from their paired difference under the law and its refits and part of its held-out error "
+             "(--json: every pair)")
 
 
 def comparison_markdown(cmp: Comparison, expectation: dict | None = None) -> str:
@@ -220,16 +230,16 @@ def comparison_markdown(cmp: Comparison, expectation: dict | None = None) -> str
     refits = bool(rows) and "refits" in rows[0]
     key = "final loss" if cmp.at is None else f"loss at {cmp.at}"
     lines.append(f"| rank | schedule | steps | {key} | gap |"
-                 + (" refit range | first in |" if refits else ""))
-    lines.append("|---:|---|---:|---:|---:|" + ("---:|---:|" if refits else ""))
-    for r in rows:
+                 + (f" refit range | first in | {P_NEXT} |" if refits else ""))
+    lines.append("|---:|---|---:|---:|---:|" + ("---:|---:|---:|" if refits else ""))
+    for i, r in enumerate(rows):
         value = r["final_loss"] if cmp.at is None else r["loss_at"]
         name = f"`{r['spec']}`" if r["name"] == r["spec"] else f"{r['name']} (`{r['spec']}`)"
         cells = [str(r["rank"]), name, str(r["steps"]), f"{value:.4f}", _gap_cell(r)]
         if refits:
-            cells += _refit_cells(r)
+            cells += _refit_cells(r, rows[i + 1]["name"] if i + 1 < len(rows) else None)
         lines.append("| " + " | ".join(cells) + " |")
-    for caption in _captions(law, refits):
+    for caption in _captions(law, refits) + ([P_CAPTION] if refits else []):
         lines += ["", caption]
     for sweep in cmp.sweeps:
         lines += ["", sweep_line(sweep_json(cmp, sweep)) + "."]
@@ -257,7 +267,8 @@ def comparison_table(cmp: Comparison) -> Table:
     if refits:
         t.add_column("refit range", justify="right")
         t.add_column("1st", justify="right")
-    t.caption = "\n".join(_captions(cmp.law, refits)) or None
+    lines = [*_captions(cmp.law, refits), p_best_line(rows) if refits else ""]
+    t.caption = "\n".join(filter(None, lines)) or None
     cells = []
     for r in rows:
         cells.append([str(r["rank"]), r["name"]] + ([] if same else [str(r["steps"])]))
@@ -266,8 +277,20 @@ def comparison_table(cmp: Comparison) -> Table:
             cells[-1].append(f"{r['loss_at']:.4f}")
         cells[-1].append(_gap_cell(r))
         if refits:
-            cells[-1] += _refit_cells(r)
+            cells[-1] += _refit_cells(r, None)[:2]
     return _add_rows(t, cells)
+
+
+def p_best_line(rows: list[dict]) -> str:
+    """The probability that the best ends lower than the runner-up, and than the rest (at least)."""
+    if len(rows) < 2 or None in rows[0]["p_lower_than"].values():
+        return ""
+    p = rows[0]["p_lower_than"]
+    second, *rest = (r["name"] for r in rows[1:])
+    text = f"P(the best ends lower than '{second}'): {p[second]:.2f}"
+    if rest:
+        text += f"; than each of the rest: at least {min(p[n] for n in rest):.2f}"
+    return text + " (paired over the law's refits; --json: every pair)"
 
 
 def plan_rows(reaches: list[Reach]) -> list[dict]:

@@ -636,3 +636,27 @@ def test_a_schedule_file_may_be_any_log_the_readers_read(cli, tmp_path):
     no_lr.write_text("step,loss\n" + "".join(f"{i},3.0\n" for i in range(1, 50)))
     r = cli("predict", DEFAULT_LAW, "--schedule", f"file:{no_lr}")
     assert r.code == 2 and "no LR field" in r.err
+
+
+def test_compare_gives_every_pair_the_probability_that_it_ends_lower_and_gates_on_it(cli):
+    """On the bundled default: each pair's P(first ends lower) in the JSON, P(a<b) + P(b<a) = 1 and
+    the likelier order is the forecast order; --confidence passes below the best's least P over the
+    others, fails above it (exit 1, 'cannot tell'), and needs --expect-best."""
+    specs = "cosine,wsd,wsd:decay=0.25"
+    r = cli("compare", "--schedules", specs, "--json")
+    assert r.code == 0, r.err
+    rows = {row["name"]: row for row in json.loads(r.out)["schedules"]}
+    for a, row in rows.items():
+        for b, p in row["p_lower_than"].items():
+            assert 0 <= p <= 1 and p + rows[b]["p_lower_than"][a] == pytest.approx(1.0)
+            assert (p > 0.5) == (row["final_loss"] < rows[b]["final_loss"])
+    least = min(rows["wsd"]["p_lower_than"].values())
+    assert 0.5 < least < 0.99  # wsd against a 25% cooldown: close, so the gate can go either way
+    gate = ("compare", "--schedules", specs, "--expect-best", "wsd", "--json", "--confidence")
+    passed = cli(*gate, str(least - 0.02))
+    assert passed.code == 0 and json.loads(passed.out)["expectation"]["p_lowest"] == pytest.approx(least)
+    failed = cli(*gate, str(least + 0.005))
+    assert failed.code == 1 and "cannot tell" in failed.err
+    assert json.loads(failed.out)["expectation"]["passed"] is False
+    assert cli("compare", "--schedules", specs, "--confidence", "0.9").code == 2
+    assert cli(*gate, "1.5").code == 2
