@@ -240,15 +240,23 @@ def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None =
         ev, blocks, cs = _plan(curve, mode)
         if cache is not None:
             cache[key] = (ev, blocks, cs)
-    s1 = cs[curve.steps]
-    ld_key = (id(curve), theta["beta"], theta["gamma"], theta["C"])
+    shape = (theta["beta"], theta["gamma"], theta["C"])
+    return columns(curve, cs, ev, theta["alpha"], (id(curve), *shape),
+                   lambda: ld_from_blocks(blocks, cs[ev], ev, *shape), cache)
+
+
+def columns(curve: Curve, cs: np.ndarray, ev: np.ndarray, alpha: float, ld_key: tuple, ld_at_ev,
+            cache: dict | None) -> np.ndarray:
+    """The basis [1, S1^-alpha, -LD] from cumsum(eta) and `ld_at_ev()`, LD at the steps `ev`
+    (computed once per `ld_key` in the cache, interpolated to every wanted step)."""
     ld = None if cache is None else cache.get(ld_key)
     if ld is None:
-        ld = ld_from_blocks(blocks, cs[ev], ev, theta["beta"], theta["gamma"], theta["C"])
+        ld = ld_at_ev()
         if ev.size != curve.steps.size:
             ld = np.interp(curve.steps, ev, ld)
         if cache is not None:
             cache[ld_key] = ld
+    s1 = cs[curve.steps]
     with np.errstate(divide="ignore"):
-        power = np.where(s1 > 0, s1, np.nan) ** -theta["alpha"]
+        power = np.where(s1 > 0, s1, np.nan) ** -alpha
     return np.column_stack([np.ones_like(s1), power, -ld])

@@ -24,28 +24,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..areas import area_lr, lr_drops
-from .base import FLOOR, GAIN, SCALE, SHAPE, Curve, Param
-from .multipower import C_SHIFT, block_layout, eval_steps, ld_from_blocks, make_blocks
+from . import multipower
+from .base import SHAPE, Curve, Param
+from .multipower import block_layout, columns, eval_steps, ld_from_blocks, make_blocks
 
 name = "rootpower"
 
-PARAMS = (
-    Param("L0", FLOOR),
-    Param("A", SCALE),
-    Param("B", GAIN),
-    Param("alpha", SHAPE, grid=tuple(np.linspace(0.1, 1.0, 10)), bounds=(0.02, 2.0), prior=0.5),
-    Param("beta", SHAPE, grid=(0.2, 0.4, 0.6, 0.8), bounds=(0.02, 0.999), prior=0.5),
-    Param("p", SHAPE, grid=(0.25, 0.5, 0.75, 1.0), bounds=(0.1, 1.5), prior=0.5),
-    Param("C", SHAPE, grid=tuple(np.linspace(-2.5, 1.5, 5) + C_SHIFT), bounds=(-4.0 + C_SHIFT, 3.0 + C_SHIFT),
-          transform="log10", prior=C_SHIFT),
-)
+# the multi-power law's parameters but gamma, with p in its place; its priors, prior weight and gain
+# prior (multipower.py says how they were chosen; B here is its B times the peak LR, the gain of a
+# decay to zero, in the same units of the median loss)
+_SHARED = {p.name: p for p in multipower.PARAMS}
+PARAMS = (*(_SHARED[n] for n in ("L0", "A", "B", "alpha", "beta")),
+          Param("p", SHAPE, grid=(0.25, 0.5, 0.75, 1.0), bounds=(0.1, 1.5), prior=0.5), _SHARED["C"])
 EXAMPLE = {"L0": 2.6, "A": 0.6, "B": 0.15, "alpha": 0.45, "beta": 0.6, "p": 0.5, "C": 0.02}
-
-# the multi-power law's prior weight and gain prior (multipower.py says how they were chosen): B is
-# its B times the peak LR, the gain of a decay to zero, in the same units of the median loss
-PRIOR_WEIGHT = 100.0
-GAIN_PRIOR = 0.042
-GAIN_WEIGHT = 0.3
+PRIOR_WEIGHT, GAIN_PRIOR, GAIN_WEIGHT = multipower.PRIOR_WEIGHT, multipower.GAIN_PRIOR, multipower.GAIN_WEIGHT
 
 
 def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:
@@ -59,17 +51,11 @@ def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None =
         if cache is not None:
             cache[key] = plan
     eta, ev, layout, cs = plan
-    s1 = cs[curve.steps]
-    ld_key = (id(curve), theta["p"], theta["beta"], theta["C"])
-    ld = None if cache is None else cache.get(ld_key)
-    if ld is None:
+
+    def ld_at_ev() -> np.ndarray:
         drops = lr_drops(np.maximum(raw, 0.0) ** theta["p"], curve.warmup, mode)
         blocks = make_blocks(eta, drops, ev, layout=layout)
-        ld = ld_from_blocks(blocks, cs[ev], ev, theta["beta"], 0.0, theta["C"])
-        if ev.size != curve.steps.size:
-            ld = np.interp(curve.steps, ev, ld)
-        if cache is not None:
-            cache[ld_key] = ld
-    with np.errstate(divide="ignore"):
-        power = np.where(s1 > 0, s1, np.nan) ** -theta["alpha"]
-    return np.column_stack([np.ones_like(s1), power, -ld])
+        return ld_from_blocks(blocks, cs[ev], ev, theta["beta"], 0.0, theta["C"])
+
+    return columns(curve, cs, ev, theta["alpha"], (id(curve), theta["p"], theta["beta"], theta["C"]),
+                   ld_at_ev, cache)
