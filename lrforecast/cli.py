@@ -503,6 +503,54 @@ def _in_range(held: dict, step: int) -> str:
     return f"the run's latest loss {held['end']:.4f} (step {step}) lies {where} the range {lo:.4f}-{hi:.4f}"
 
 
+@app.command("watch")
+def watch_cmd(
+    log: Annotated[Path, typer.Argument(help="A run's log (any format inspect reads), growing.")],
+    schedule: Annotated[str, typer.Option(
+        "--schedule", "-s", help="The run's whole schedule, with its total steps.")],
+    target: Annotated[float | None, typer.Option(
+        "--target-loss", help="Also say at which step the run reaches this loss.")] = None,
+    law: Annotated[str, typer.Option("--law", help=f"Law: {', '.join(LAWS)}, or auto.")] = "auto",
+    once: Annotated[bool, typer.Option("--once", help="Forecast once and exit (for cron and CI).")] = False,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between reads of the log.")] = 30.0,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per update on stdout.")] = False,
+    tensorboard: Annotated[Path | None, typer.Option(
+        "--tensorboard", help="Also write each forecast as TensorBoard scalars into this folder.")] = None,
+    peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
+    fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
+    which: RunOpt = None, pattern: PatternOpt = None,
+) -> None:
+    """Follow a run as its log grows: refit when new points arrive and say where it will end (with
+    its range) and when it reaches --target-loss. Ends at the schedule's last step, or on Ctrl-C."""
+    from .watching import follow  # here: only this command needs it
+
+    if not interval > 0:
+        raise InputError(f"--interval must be a number of seconds > 0, got {interval}")
+    sched = parse_schedule(schedule, {"peak": peak_lr, "warmup": warmup, "min": min_lr, "total": steps})
+
+    def read(path):
+        return read_run(path, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key, run=which,
+                        pattern=pattern)
+
+    last = None
+    try:
+        for fitted, pred, update in follow(log, sched, interval=interval, once=once, read=read, law=law,
+                                           target=target):
+            last = update
+            if json_out:
+                print(json.dumps(update.to_dict()), flush=True)
+            else:
+                out.print(report.watch_line(update), highlight=False)
+            if tensorboard is not None:
+                from .events import write_forecast
+
+                write_forecast(fitted, pred, tensorboard)
+    except KeyboardInterrupt:
+        if last is not None and not json_out:
+            err.print("stopped; the last forecast: " + report.watch_line(last), highlight=False)
+        raise
+
+
 @app.command("inspect")
 def inspect_cmd(
     source: Annotated[Path, typer.Argument(help="A log file or directory, or a law file.")],

@@ -451,3 +451,24 @@ def source_table(src: Source, runs: list[Run]) -> Table:
             used = tag in used_tags.get(name, set())
             rows.append([name, tag, str(s.size), f"{s.min()}-{s.max()}", "<- used" if used else ""])
     return _add_rows(t, rows)
+
+
+def watch_line(u) -> str:
+    """One line on a watched run's forecast (watching.Update)."""
+    text = f"step {u.step:,} ({u.points} points, last loss {u.last_loss:.4f}): {u.law} law, final loss at " \
+           f"step {u.final_step:,} {u.final_loss:.4f}"
+    if u.final_range is not None:
+        text += f" (range {u.final_range[0]:.4f}-{u.final_range[1]:.4f})"
+    if u.target is not None:
+        if u.target_step is None:
+            text += f"; does not reach {u.target:g} by the end"
+        else:
+            lo, hi = u.target_steps or (None, None)
+            span = f" (range {_step_or_never(lo)} to {_step_or_never(hi)})" if u.target_steps else ""
+            text += f"; reaches {u.target:g} at step {u.target_step:,}{span}"
+    return text + ("; the run has reached its last step" if u.done else "")
+
+
+def _step_or_never(step: int | None) -> str:
+    return "never" if step is None else f"{step:,}"
+
