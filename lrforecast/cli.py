@@ -538,7 +538,7 @@ def watch_cmd(
                                            target=target):
             last = update
             if json_out:
-                print(json.dumps(update.to_dict()), flush=True)
+                print(json.dumps(report.watch_json(update)), flush=True)
             else:
                 out.print(report.watch_line(update), highlight=False)
             if tensorboard is not None:

@@ -453,6 +453,11 @@ def source_table(src: Source, runs: list[Run]) -> Table:
     return _add_rows(t, rows)
 
 
+def watch_json(u) -> dict:
+    """One update of `watch` (watching.Update) as JSON."""
+    return {"schema_version": SCHEMA_VERSION, "tool_version": __version__, **u.to_dict()}
+
+
 def watch_line(u) -> str:
     """One line on a watched run's forecast (watching.Update)."""
     text = f"step {u.step:,} ({u.points} points, last loss {u.last_loss:.4f}): {u.law} law, final loss at " \

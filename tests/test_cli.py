@@ -660,3 +660,47 @@ def test_compare_gives_every_pair_the_probability_that_it_ends_lower_and_gates_o
     assert json.loads(failed.out)["expectation"]["passed"] is False
     assert cli("compare", "--schedules", specs, "--confidence", "0.9").code == 2
     assert cli(*gate, "1.5").code == 2
+
+
+@pytest.mark.slow
+def test_every_commands_json_is_what_the_documented_schema_says(cli, tmp_path, mpl_runs):
+    """lrforecast/data/json-output.schema.json documents each command's --json (keys, types, units);
+    the outputs of fit, predict, compare (a sweep and a gate), plan, evaluate, inspect (a log and a
+    law) and watch on real data validate against it, with no key it does not name."""
+    from importlib.resources import files
+
+    from jsonschema import Draft202012Validator
+
+    from lrforecast.reference import DEFAULT_LAW
+    root = json.loads(files("lrforecast").joinpath("data/json-output.schema.json").read_text())
+    Draft202012Validator.check_schema(root)
+    log = REAL / "nsllm-qwen3-8b-cpt-trainer_log.jsonl"
+    law = tmp_path / "law.json"
+    run = MPL / "25m" / "cosine_72000.csv"
+    grow = tmp_path / "main.log"
+    lines = (REAL / "llmc-gpt2-124m-fineweb10b-main.log").read_bytes().splitlines(keepends=True)
+    grow.write_bytes(b"".join(lines[: len(lines) // 3]))
+    calls = {
+        "law": [("fit", log, "--json", "-o", law), ("inspect", DEFAULT_LAW, "--json")],
+        "predict": [("predict", DEFAULT_LAW, "--schedule", "cosine", "--every", "5000", "--json")],
+        "compare": [("compare", "--schedules", "cosine,wsd:decay=0.1..0.3/3", "--json", "--expect-best",
+                     "cosine", "--confidence", "0.9"),
+                    ("compare", "--schedules", "cosine,wsd", "--json", "--at", "30000")],
+        "plan": [("plan", "--target-loss", "3.2", "--schedules", "cosine,wsd:decay=0.1..0.3/3", "--json")],
+        "evaluate": [("evaluate", DEFAULT_LAW, run, "--schedule", mpl_runs["runs"]["cosine_72000"],
+                      "--json")],
+        "inspect_log": [("inspect", log, "--json")],
+        "watch": [("watch", grow, "--schedule", "cosine:peak=6e-4:warmup=700:min=0:total=19552", "--once",
+                   "--json", "--target-loss", "3.4")],
+    }
+    for name, runs in calls.items():
+        validator = Draft202012Validator({**root, "$ref": f"#/$defs/{name}"})
+        for args in runs:
+            r = cli(*args)
+            assert r.code in (0, 1), (args, r.err)
+            for line in [r.out] if name != "watch" else r.out.splitlines():
+                found = validator.iter_errors(json.loads(line))
+                errors = [f"{list(e.absolute_path)}: {e.message}" for e in found]
+                assert not errors, (name, errors[:5])
+    broken = Draft202012Validator({**root, "$ref": "#/$defs/predict"})
+    assert not broken.is_valid({"schema_version": 1, "tool_version": "x", "undocumented": 1})
