@@ -837,3 +837,23 @@ def test_a_forecast_written_as_tensorboard_scalars_reads_back_exactly_in_tensorb
         np.testing.assert_array_equal(np.float32(ours[tag][1]), np.float32([e.value for e in theirs]))
     after = read_run(run_dir)
     np.testing.assert_array_equal(after.loss, before.loss)
+
+
+def test_llmc_logs_without_an_lr_and_of_validation_losses_only_read(tmp_path):
+    """llm.c's main.log in its three line forms: `s:N trl:X lr:Y norm:Z`, the older `s:N trl:X`,
+    and `s:N tel:X` (validation) offered as the series tel, or the loss of a log that has only it."""
+    real = REAL / "llmc-gpt2-124m-fineweb10b-main.log"
+    lines = real.read_text().splitlines()
+    full = read_run(real)
+    old = tmp_path / "old.log"
+    old.write_text("\n".join(" ".join(w for w in ln.split() if not w.startswith(("lr:", "norm:")))
+                             for ln in lines) + "\n")
+    no_lr = read_run(old)
+    np.testing.assert_array_equal(no_lr.loss, full.loss)
+    assert no_lr.lr is None and full.lr is not None
+    tel = [ln for ln in lines if " tel:" in ln]
+    val = read_run(real, loss_key="tel")
+    assert val.steps.size == len(tel) and val.loss[0] == float(tel[0].split("tel:")[1])
+    only = tmp_path / "val.log"
+    only.write_text("\n".join(tel) + "\n")
+    np.testing.assert_array_equal(read_run(only).loss, val.loss)

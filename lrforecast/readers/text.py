@@ -27,7 +27,8 @@ from .records import Series, columns_to_series, records_to_columns
 
 NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
 PATTERNS = {
-    "llmc": (r"^s:\d+ trl:", rf"^s:(?P<step>\d+) trl:(?P<loss>{NUM}) lr:(?P<lr>{NUM})"),
+    # llm.c's main.log: `s:N trl:X lr:Y norm:Z` (older versions: `s:N trl:X`), validation `s:N tel:X`
+    "llmc": (r"^s:\d+ trl:", rf"^s:(?P<step>\d+) trl:(?P<loss>{NUM})(?: lr:(?P<lr>{NUM}))?"),
     "llmc-stdout": (r"^step\s+\d+/\d+ \|",
                     rf"^step\s+(?P<step>\d+)/\d+ \| loss (?P<loss>{NUM}).*?\| lr (?P<lr>{NUM}) \|"),
     "nanogpt": (r"^iter \d+:", rf"^iter (?P<step>\d+): loss (?P<loss>{NUM})"),
@@ -47,6 +48,7 @@ KEY_VALUE = re.compile(rf"(?<![\w/.-])({KEY})(?:\s+({KEY}))?(?:\s*[:=]\s*|\s+)({
 # console loggers write their metrics (Composer's as `Train loss/train/total: 2.3`, maybe after a
 # rank prefix `0:`)
 INDENTED = re.compile(rf"^(?:\d+:)?\s+(?:Train |Eval )?([^=:\s][^=:]*?)\s*[=:]\s*({NUM})\s*$")
+LLMC_VAL = re.compile(rf"^s:(?P<step>\d+) tel:(?P<loss>{NUM})")  # llm.c's validation loss
 HF_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")  # tqdm: " 3%|▎    | 10/3000 [00:10<10:00, ..."
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -61,7 +63,8 @@ def detect_pattern(lines: list[str]) -> str | None:
     best, best_count = None, 0
     for name, (_, full) in PATTERNS.items():
         rx = re.compile(full)
-        count = sum(1 for line in sample if rx.search(ANSI.sub("", line)))
+        count = sum(1 for line in sample if rx.search(ANSI.sub("", line))
+                    or (name == "llmc" and LLMC_VAL.match(line)))
         if count > best_count:
             best, best_count = name, count
     return best
@@ -99,15 +102,29 @@ def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, str,
         steps.append(int(m.group("step")))
         loss.append(float(m.group("loss")))
         lr.append(float(m.group("lr")) if has_lr and m.group("lr") is not None else np.nan)
+    val = _llmc_val(lines) if name == "llmc" else None
+    if not steps and val is not None:  # a log of validation losses only: they are the loss
+        return {"loss": val}, "step", name, ["the log holds llm.c's validation loss (tel) only"]
     if not steps:
         raise InputError(f"{path}: the pattern matched no line")
     s = np.asarray(steps, dtype=np.int64)
     series: Series = {"loss": (s, np.asarray(loss))}
+    if val is not None:
+        series["tel"] = val  # --loss-key tel fits the validation loss
     lr_arr = np.asarray(lr)
     if np.isfinite(lr_arr).any():
         series["lr"] = (s, lr_arr)
     notes = [f"skipped {broken} broken step lines"] if broken else []
     return series, "step", name, notes
+
+
+def _llmc_val(lines: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """llm.c's validation losses (`s:N tel:X`) as (steps, losses), or None."""
+    found = [(int(m.group("step")), float(m.group("loss"))) for line in lines if (m := LLMC_VAL.match(line))]
+    if not found:
+        return None
+    arr = np.array(found)
+    return arr[:, 0].astype(np.int64), arr[:, 1]
 
 
 def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, str, list[str]]:
