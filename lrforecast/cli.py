@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -646,9 +647,12 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: one line on stderr and an exit code for every error, never a traceback."""
+    """Entry point: one line on stderr and an exit code for every error, never a traceback (nor a
+    numpy or matplotlib warning: what the user should know, the commands say themselves)."""
     try:
-        rc = app(args=argv, prog_name="lrforecast", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rc = app(args=argv, prog_name="lrforecast", standalone_mode=False)
         return rc if isinstance(rc, int) else 0
     except LRForecastError as e:
         _emit("error", "red", _flagged(e))

@@ -349,6 +349,8 @@ def _check(name: str, p: dict, spec: str) -> None:
             raise InputError(f"schedule '{spec}': decay_start must lie between warmup and total")
         if "decay_steps" in p and not 0 < p["decay_steps"] <= (total or np.inf) - warmup:
             raise InputError(f"schedule '{spec}': decay_steps must be > 0 and fit after the warmup")
+    if name == "inverse_sqrt" and "timescale" in p and not p["timescale"] > 0:
+        raise InputError(f"schedule '{spec}': timescale must be a whole number of steps > 0")
     if name == "step":
         at, to = p.get("at"), p.get("to")
         if not at or not to or len(at) != len(to):

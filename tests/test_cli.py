@@ -704,3 +704,23 @@ def test_every_commands_json_is_what_the_documented_schema_says(cli, tmp_path, m
                 assert not errors, (name, errors[:5])
     broken = Draft202012Validator({**root, "$ref": "#/$defs/predict"})
     assert not broken.is_valid({"schema_version": 1, "tool_version": "x", "undocumented": 1})
+
+
+def test_no_numpy_warning_reaches_the_user_of_the_command_line():
+    """A numpy warning raised inside a command (here a division by zero slipped into compare) is not
+    printed: the command's own lines say what the user should know."""
+    import subprocess
+    import sys
+    code = ("import numpy as np, sys\n"
+            "import lrforecast.cli as cli\n"
+            "real = cli.compare_schedules\n"
+            "def noisy(*a, **k):\n"
+            "    np.array([1.0]) / np.array([0.0])\n"
+            "    return real(*a, **k)\n"
+            "cli.compare_schedules = noisy\n"
+            "sys.exit(cli.main(['compare', '--schedules', 'cosine,wsd', '--no-chart']))\n")
+    done = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr and "divide by zero" not in done.stderr
+    assert "Candidates ranked" in done.stdout

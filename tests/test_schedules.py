@@ -232,3 +232,8 @@ def test_a_cooldown_in_absolute_steps():
         "wsd:decay_steps=2000", "wsd:decay_steps=8000", "wsd:decay_steps=14000", "wsd:decay_steps=20000"]
     with pytest.raises(InputError, match="decay_steps"):
         parse_schedule("wsd:peak=1e-3:warmup=100:total=1000:decay_steps=950")
+
+
+def test_inverse_sqrt_needs_a_timescale_above_zero():
+    with pytest.raises(InputError, match="timescale"):
+        parse_schedule("inverse_sqrt:peak=3e-4:total=5000:timescale=0")
