@@ -162,3 +162,10 @@ def backtest_chart(result: Backtest, width: int = 56, height: int = 10, color: b
     keep = extremes(err)
     fig.plot(steps[keep], err[keep], lc="red")
     return "observed - predicted, % of observed (above 0: the forecast is too low)\n" + fig.show()
+
+
+def watch_chart(run: Run, pred: Prediction, target: float | None = None, color: bool = True) -> str:
+    """watch's picture: the run's losses so far beside the forecast of the whole schedule."""
+    seen = Prediction("observed", "observed", run.steps, np.full(run.steps.size, np.nan), run.loss)
+    return chart([seen, pred], color=color, target=target)
+

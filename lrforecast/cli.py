@@ -533,13 +533,20 @@ def watch_cmd(
         return read_run(path, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key, run=which,
                         pattern=pattern)
 
-    last = None
+    last, live = None, None
+    if not json_out and not once and _to_terminal():  # a person watches: one view, redrawn
+        from rich.live import Live
+
+        live = Live(console=out, auto_refresh=False)
+        live.start()
     try:
-        for fitted, pred, update in follow(log, sched, interval=interval, once=once, read=read, law=law,
-                                           target=target):
+        for run, fitted, pred, update in follow(log, sched, interval=interval, once=once, read=read,
+                                                law=law, target=target):
             last = update
             if json_out:
                 print(json.dumps(report.watch_json(update)), flush=True)
+            elif live is not None:
+                live.update(_watch_view(run, pred, update), refresh=True)
             else:
                 out.print(report.watch_line(update), highlight=False)
             if tensorboard is not None:
@@ -550,6 +557,18 @@ def watch_cmd(
         if last is not None and not json_out:
             err.print("stopped; the last forecast: " + report.watch_line(last), highlight=False)
         raise
+    finally:
+        if live is not None:
+            live.stop()
+
+
+def _watch_view(run: Run, pred, update):
+    """watch's live view: the latest forecast in words, and the run so far beside the forecast."""
+    from rich.console import Group
+    from rich.text import Text
+
+    picture = charts.watch_chart(run, pred, target=update.target)
+    return Group(Text(report.watch_line(update)), Text.from_ansi(picture))
 
 
 @app.command("inspect")

@@ -78,10 +78,10 @@ def forecast_run(run: Run, schedule: Schedule, *, law: str = "auto", target: flo
 
 def follow(source: str | Path, schedule: Schedule, *, interval: float = 30.0, once: bool = False,
            read: Callable[[str | Path], Run] = read_run, sleep: Callable[[float], None] = time.sleep,
-           **options) -> Iterator[tuple[Law, Prediction, Update]]:
+           **options) -> Iterator[tuple[Run, Law, Prediction, Update]]:
     """Re-read `source` every `interval` seconds and forecast again when it has grown by NEW_SHARE
     (or MIN_NEW points); stop after the update at the schedule's last step, or after one with
-    `once`. Each update comes with the law and its prediction."""
+    `once`. Each update comes with the run as read, the law and its prediction."""
     fitted_on = 0
     while True:
         run = read(source)
@@ -89,7 +89,7 @@ def follow(source: str | Path, schedule: Schedule, *, interval: float = 30.0, on
         if run.steps.size >= MIN_POINTS and (fitted_on == 0 or grown >= max(MIN_NEW, NEW_SHARE * fitted_on)):
             fitted, pred, update = forecast_run(run, schedule, **options)
             fitted_on = run.steps.size
-            yield fitted, pred, update
+            yield run, fitted, pred, update
             if once or update.done:
                 return
         elif once:

@@ -34,7 +34,7 @@ def test_watch_follows_a_log_written_while_it_runs(tmp_path):
     def grow(_seconds: float) -> None:
         path.write_bytes(_lines(next(growth)))
 
-    updates = [u for _, _, u in follow(path, parse_schedule(SCHEDULE), interval=0.0, sleep=grow,
+    updates = [u for _, _, _, u in follow(path, parse_schedule(SCHEDULE), interval=0.0, sleep=grow,
                                        target=3.4)]
     assert [u.done for u in updates] == [False, False, True]
     assert np.all(np.diff([u.step for u in updates]) > 0)
