@@ -724,3 +724,29 @@ def test_no_numpy_warning_reaches_the_user_of_the_command_line():
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr and "divide by zero" not in done.stderr
     assert "Candidates ranked" in done.stdout
+
+
+def test_a_writer_killed_mid_write_leaves_a_temp_file_that_the_next_write_removes(cli, tmp_path):
+    """kill -9 during a write leaves the old file and a hidden temporary beside it; the next write to
+    the same file removes that temporary (its process is gone) and leaves only the new file."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from lrforecast.reference import DEFAULT_LAW
+    out = tmp_path / "curve.csv"
+    out.write_text("old\n")
+    code = ("import sys, time\nfrom lrforecast.atomic import replacing\n"
+            "with replacing(sys.argv[1]) as tmp:\n    tmp.write_text('half')\n"
+            "    print('writing', flush=True)\n    time.sleep(60)\n")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "writing"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=30)
+    left = [p for p in tmp_path.iterdir() if p.name != out.name]
+    assert len(left) == 1 and left[0].name.startswith(".curve.csv.") and out.read_text() == "old\n"
+    time.sleep(0.05)
+    r = cli("predict", DEFAULT_LAW, "--schedule", "cosine:total=30000", "--every", "1000", "-o", out)
+    assert r.code == 0, r.err
+    assert [p.name for p in tmp_path.iterdir()] == [out.name] and "predicted_loss" in out.read_text()

@@ -857,3 +857,35 @@ def test_llmc_logs_without_an_lr_and_of_validation_losses_only_read(tmp_path):
     only = tmp_path / "val.log"
     only.write_text("\n".join(tel) + "\n")
     np.testing.assert_array_equal(read_run(only).loss, val.loss)
+
+
+def test_an_mlflow_database_in_wal_mode_is_read_without_a_file_written_beside_it(tmp_path):
+    import gzip
+    import sqlite3
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(gzip.decompress(MLFLOW_FIXTURE.read_bytes()))
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    con.close()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    digest = db.read_bytes()
+    src = read_source(db)
+    assert "pilot (lrforecast-fixture)" in src.runs
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and db.read_bytes() == digest
+
+
+def test_a_compressed_log_is_streamed_and_a_decompression_bomb_refused(tmp_path, monkeypatch):
+    """A real log gzipped reads as the log; one that decompresses past the limit is refused with
+    exit-2 kind of error, after at most the limit is written (here 1 MB, the default 1 GB)."""
+    import gzip
+
+    import lrforecast.readers as readers
+    real = REAL / "nsllm-qwen3-8b-cpt-trainer_log.jsonl"
+    packed = tmp_path / "log.jsonl.gz"
+    packed.write_bytes(gzip.compress(real.read_bytes()))
+    np.testing.assert_array_equal(read_run(packed).loss, read_run(real).loss)
+    monkeypatch.setattr(readers, "MAX_DECOMPRESSED", 1 << 20)
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"step,loss\n" + b"1,2.0\n" * 400_000))  # 2.4 MB inside
+    with pytest.raises(InputError, match="decompresses to more than"):
+        read_run(bomb)

@@ -205,15 +205,27 @@ def _utf16_as_utf8(path: Path) -> bytes:
         raise InputError(f"{path}: starts as UTF-16 text but is not ({e.reason}); check the file") from None
 
 
+MAX_DECOMPRESSED = 1 << 30  # bytes: a log that decompresses to more is refused (a decompression bomb?)
+
+
 def _read_compressed(path: Path, module, suffix: str, **options) -> Source:
-    """A gzip, bzip2 or xz log (an archived run): decompressed by `module`, then read like the file
-    inside (its name without `suffix`)."""
-    try:
-        data = module.decompress(path.read_bytes())
-    except (OSError, EOFError, ValueError, lzma.LZMAError) as e:
-        raise InputError(f"{path}: a damaged {suffix[1:]} file ({e}); check the download") from None
+    """A gzip, bzip2 or xz log (an archived run): decompressed by `module` in chunks to a temporary
+    file (never whole in memory; refused past MAX_DECOMPRESSED), then read like the file inside
+    (its name without `suffix`)."""
     inner = path.name[: -len(suffix)] if path.name.endswith(suffix) else path.stem
-    return _read_bytes(data, inner, str(path), str(path), **options)
+    with tempfile.TemporaryDirectory() as tmp:
+        target, size = Path(tmp) / inner, 0
+        try:
+            with module.open(path, "rb") as src, target.open("wb") as out:
+                while chunk := src.read(1 << 20):
+                    size += len(chunk)
+                    if size > MAX_DECOMPRESSED:
+                        raise InputError(f"{path}: decompresses to more than {MAX_DECOMPRESSED >> 20:,} MiB; "
+                                         "is it a log? Decompress it yourself if it really is one")
+                    out.write(chunk)
+        except (OSError, EOFError, ValueError, lzma.LZMAError) as e:
+            raise InputError(f"{path}: a damaged {suffix[1:]} file ({e}); check the download") from None
+        return _read_path(target, str(path), str(path), **options)
 
 
 def _read_bytes(data: bytes, name: str, source: str, label: str, **options) -> Source:
@@ -221,10 +233,15 @@ def _read_bytes(data: bytes, name: str, source: str, label: str, **options) -> S
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
-        try:
-            src = read_source(path, **options)
-        except InputError as e:  # name what the user gave, not the temporary file
-            raise InputError(str(e).replace(str(path), label)) from None
+        return _read_path(path, source, label, **options)
+
+
+def _read_path(path: Path, source: str, label: str, **options) -> Source:
+    """Read a temporary file standing for `label`: errors and the Source name `label`/`source`."""
+    try:
+        src = read_source(path, **options)
+    except InputError as e:  # name what the user gave, not the temporary file
+        raise InputError(str(e).replace(str(path), label)) from None
     src.path = source
     return src
 

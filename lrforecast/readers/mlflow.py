@@ -125,9 +125,10 @@ def read_mlflow_db(path: Path) -> tuple[dict[str, Series], list[str]]:
 
 @contextmanager
 def _connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """`path` opened read-only (reading a log never changes it), closed after use."""
+    """`path` opened read-only and immutable (reading a log never changes it, and SQLite then
+    writes nothing beside it: no -shm or -wal file for a database in WAL mode), closed after use."""
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     except sqlite3.Error as e:
         raise InputError(f"{path}: cannot open it as an SQLite database ({e})") from None
     try:
