@@ -889,3 +889,17 @@ def test_a_compressed_log_is_streamed_and_a_decompression_bomb_refused(tmp_path,
     bomb.write_bytes(gzip.compress(b"step,loss\n" + b"1,2.0\n" * 400_000))  # 2.4 MB inside
     with pytest.raises(InputError, match="decompresses to more than"):
         read_run(bomb)
+
+
+def test_a_backtracking_pattern_is_stopped_at_its_time_bound(tmp_path, monkeypatch, cli):
+    """--pattern runs under a time bound (10 s; 0.5 s here): a pattern that backtracks without end
+    on a real log's lines is refused with a clear error (exit 2), not left to hang."""
+    import lrforecast.readers.text as text
+    monkeypatch.setattr(text, "PATTERN_SECONDS", 0.5)
+    log = tmp_path / "stdout.log"
+    lines = (REAL / "llmc-gpt2-124m-fineweb10b-stdout.log").read_text().splitlines()[:200]
+    log.write_text("\n".join(lines + ["step " + "1" * 40 + "!"]) + "\n")
+    good = cli("inspect", log, "--pattern", r"step\s+(?P<step>\d+)/\d+ \| loss (?P<loss>[\d.]+)")
+    assert good.code == 0, good.err
+    r = cli("inspect", log, "--pattern", r"step (?P<step>(1|11)+)$(?P<loss>x)?")
+    assert r.code == 2 and "--pattern took more than" in r.err

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from ..errors import InputError
 from .detect import STEP_KEYS
 from .records import Series, columns_to_series, records_to_columns
 
+PATTERN_SECONDS = 10.0  # the most a user's --pattern may take on one log
 NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
 PATTERNS = {
     # llm.c's main.log: `s:N trl:X lr:Y norm:Z` (older versions: `s:N trl:X`), validation `s:N tel:X`
@@ -74,11 +76,15 @@ def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, str,
     """Series 'loss' and 'lr' over steps from a text log; also the step field, the pattern's name
     and notes."""
     lines = _lines(path)
+    deadline = None
     if pattern is not None:
+        import regex  # the user's pattern runs under a time bound, which re cannot give
+
         try:
-            full = re.compile(pattern)
-        except re.error as e:
+            full = regex.compile(pattern)
+        except regex.error as e:
             raise InputError(f"--pattern is not a valid regular expression ({e})") from None
+        deadline = time.monotonic() + PATTERN_SECONDS
         if not {"step", "loss"} <= set(full.groupindex):
             raise InputError("--pattern needs named groups (?P<step>...) and (?P<loss>...); "
                              "(?P<lr>...) is optional")
@@ -94,7 +100,7 @@ def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, str,
     has_lr = "lr" in full.groupindex
     for line in lines:
         line = ANSI.sub("", line)
-        m = full.search(line)
+        m = full.search(line) if deadline is None else _timed_search(full, line, deadline)
         if m is None:
             if start is not None and start.search(line):
                 broken += 1
@@ -116,6 +122,15 @@ def read_text(path: Path, pattern: str | None = None) -> tuple[Series, str, str,
         series["lr"] = (s, lr_arr)
     notes = [f"skipped {broken} broken step lines"] if broken else []
     return series, "step", name, notes
+
+
+def _timed_search(pattern, line: str, deadline: float):
+    """The user's pattern on one line, within what is left of PATTERN_SECONDS."""
+    try:
+        return pattern.search(line, timeout=max(deadline - time.monotonic(), 1e-3))
+    except TimeoutError:
+        raise InputError(f"--pattern took more than {PATTERN_SECONDS} s on this log; simplify it (nested "
+                         "repeats such as (a+)+ or (a|aa)+ backtrack without end)") from None
 
 
 def _llmc_val(lines: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
