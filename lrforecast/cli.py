@@ -34,7 +34,7 @@ from .planning import plan as plan_lengths
 from .readers import ALL_RUNS, read_run, read_runs, read_source, to_run
 from .readers.detect import is_law_path
 from .reference import default_law
-from .resolve import log_schedule
+from .resolve import log_schedule, resolve
 from .run import Run
 from .schedules import (
     ALIASES,
@@ -231,6 +231,13 @@ def fit_cmd(
     if len(specs) > len(observed):
         raise InputError(f"{len(specs)} --schedule options for {len(observed)} runs; give one per run")
     parsed = specs + [parse_schedule("log", defaults) for _ in observed[len(specs):]]
+    if specs and len(specs) < len(observed):  # a run left to its log: say why it failed, if it does
+        for i in range(len(specs), len(observed)):
+            try:
+                parsed[i] = resolve(parsed[i], observed[i])
+            except InputError as e:
+                raise InputError(f"{e} ({len(specs)} --schedule given for {len(observed)} runs: they go to "
+                                 "the runs in order, one each; the rest use their logged LR)") from None
     with _Progress("fitting") as bar:
         result = fit(observed, parsed, law=law, validate=True, warmup_mode=warmup_mode, lam=lam,
                      from_step=from_step, robust=robust, prior=prior, gain_prior=gain, progress=bar)

@@ -750,3 +750,16 @@ def test_a_writer_killed_mid_write_leaves_a_temp_file_that_the_next_write_remove
     r = cli("predict", DEFAULT_LAW, "--schedule", "cosine:total=30000", "--every", "1000", "-o", out)
     assert r.code == 0, r.err
     assert [p.name for p in tmp_path.iterdir()] == [out.name] and "predicted_loss" in out.read_text()
+
+
+def test_two_runs_and_one_schedule_say_the_schedules_go_one_per_run(cli, tmp_path):
+    """Two real logs without an LR column and one --schedule: the error says the schedules go to the
+    runs in order, one each (it blamed the second log alone)."""
+    run = read_run(REAL / "nsllm-qwen3-8b-cpt-trainer_log.jsonl")
+    path = tmp_path / "loss.csv"
+    path.write_text("step,loss\n" + "".join(f"{int(s)},{float(v)!r}\n" for s, v in
+                                            zip(run.steps, run.loss, strict=True)))
+    spec = "cosine:peak=5e-5:min=0:warmup=109:total=2178"
+    r = cli("fit", path, path, "--schedule", spec)
+    assert r.code == 2 and "1 --schedule given for 2 runs" in r.err and len(r.err.strip().splitlines()) == 1
+    assert cli("fit", path, path, "--schedule", spec, "--schedule", spec, "--law", "momentum").code == 0
