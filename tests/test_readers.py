@@ -903,3 +903,22 @@ def test_a_backtracking_pattern_is_stopped_at_its_time_bound(tmp_path, monkeypat
     assert good.code == 0, good.err
     r = cli("inspect", log, "--pattern", r"step (?P<step>(1|11)+)$(?P<loss>x)?")
     assert r.code == 2 and "--pattern took more than" in r.err
+
+
+def test_a_hugging_face_runs_folder_with_its_hparams_subfolder_is_one_run(tmp_path):
+    """The Trainer writes its scalars in the run folder and the hyperparameters in a subfolder of
+    their own (no scalars there): the folder is one run, the subfolder left out with a note."""
+    import time
+
+    from lrforecast.events import FILE_VERSION, event, record
+    from lrforecast.readers.tensorboard import crc_checker
+    real = next(REAL.glob("tinyllama-clinical-qlora-events.out.tfevents.*"))
+    run = tmp_path / "runs" / "Dec05_05-05-28_host"
+    (run / "1701752728.123").mkdir(parents=True)
+    shutil.copy(real, run / real.name)
+    hparams = run / "1701752728.123" / "events.out.tfevents.1701752728.host.244.2"
+    hparams.write_bytes(record(event(0, time.time(), file_version=FILE_VERSION), crc_checker()))
+    src = read_source(run)
+    assert len(src.runs) == 1
+    assert any("hold no scalars" in n for n in src.notes)
+    np.testing.assert_array_equal(read_run(run).loss, read_run(real).loss)

@@ -272,11 +272,17 @@ def read_tensorboard(path: Path, verify: bool = False) -> tuple[dict[str, dict],
             files = event_files(folder)
             if files:
                 groups[str(folder.relative_to(path))] = files
-    runs = {}
+    runs, empty = {}, []
     for name, files in groups.items():
         series: dict[str, tuple[list, list]] = {}
         for f in files:
             notes += read_events(f, series, verify)
+        if not series and len(groups) > 1:  # the Hugging Face Trainer's hparams folder: no scalars
+            empty.append(name)
+            continue
         runs[name] = {tag: (np.asarray(s, dtype=np.int64), np.asarray(v, dtype=np.float64))
                       for tag, (s, v) in series.items()}
+    if empty:
+        notes.append(f"left out {len(empty)} folder(s) whose event files hold no scalars "
+                     f"(hyperparameters only?): {', '.join(empty)}")
     return runs, notes
