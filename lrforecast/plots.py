@@ -123,13 +123,21 @@ def save_backtest_plot(law: Law, results: list[Backtest], path: Path) -> None:
     """Observed points and the law's curve for each run (top, from `evaluate`) and the error in
     percent of the observed loss (bottom) to a PNG or SVG file: where a law misses, and how."""
     fig, (top, bottom) = _two_panels(path)
+    from matplotlib import patheffects
+    from matplotlib.colors import to_rgb
+
     for r in results:
         label = f"{r.name}  PredE {100 * r.metrics['PredE']:.3g}%"
-        line, = top.plot(r.steps, r.predicted, label=label)
+        # the law's line over the points, darker and with a white edge, so a dense noisy log
+        # cannot hide it
+        line, = top.plot(r.steps, r.predicted, label=label, lw=1.8, zorder=3)
+        colour = line.get_color()
+        line.set_color(tuple(0.55 * c for c in to_rgb(colour)))
+        line.set_path_effects([patheffects.withStroke(linewidth=3.5, foreground="white")])
         seen, err = extremes(r.observed, PLOT_BINS), percent_off(r)
-        top.scatter(r.steps[seen], r.observed[seen], s=4, alpha=0.4, color=line.get_color())
+        top.scatter(r.steps[seen], r.observed[seen], s=4, alpha=0.3, color=colour, zorder=2, linewidths=0)
         off = extremes(err, PLOT_BINS)
-        bottom.plot(r.steps[off], err[off], color=line.get_color(), lw=0.8)
+        bottom.plot(r.steps[off], err[off], color=colour, lw=0.8)
     bottom.axhline(0.0, color="black", lw=0.5)
     values = np.concatenate([np.r_[r.observed, r.predicted] for r in results])
     lo, hi = np.percentile(values, [0.5, 99.5])  # a noisy log's spikes do not flatten the curves
