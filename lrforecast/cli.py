@@ -540,7 +540,7 @@ def watch_cmd(
         return read_run(path, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key, run=which,
                         pattern=pattern)
 
-    last, live = None, None
+    last, live, written = None, None, None
     if not json_out and not once and _to_terminal():  # a person watches: one view, redrawn
         from rich.live import Live
 
@@ -559,7 +559,7 @@ def watch_cmd(
             if tensorboard is not None:
                 from .events import write_forecast
 
-                write_forecast(fitted, pred, tensorboard)
+                written = write_forecast(fitted, pred, tensorboard, replace=written)
     except KeyboardInterrupt:
         if last is not None and not json_out:
             err.print("stopped; the last forecast: " + report.watch_line(last), highlight=False)

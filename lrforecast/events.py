@@ -78,15 +78,16 @@ def forecast_events(law: Law, pred: Prediction, wall_time: float | None = None) 
     return b"".join(out)
 
 
-def write_forecast(law: Law, pred: Prediction, folder: str | Path) -> Path:
+def write_forecast(law: Law, pred: Prediction, folder: str | Path, replace: Path | None = None) -> Path:
     """Write the forecast as an event file of its own into `folder` (a run's TensorBoard folder,
-    made if missing) and return its path; written whole or not at all."""
+    made if missing), or over the file `replace` an earlier forecast wrote (watch's later updates:
+    one forecast file, not one per update), and return its path; written whole or not at all."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"--tensorboard {folder}: not a folder; give the run's TensorBoard folder")
     folder.mkdir(parents=True, exist_ok=True)
     name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.lrforecast"
-    path = folder / name
+    path = replace if replace is not None else folder / name
     data = forecast_events(law, pred)
     with replacing(path) as tmp:
         tmp.write_bytes(data)
