@@ -453,6 +453,8 @@ def evaluate_cmd(
     plot: PlotOpt = None,
     expect_in_range: Annotated[bool, typer.Option(
         "--expect-in-range", help="CI gate: the run's latest loss must lie in the forecast range.")] = False,
+    from_step: Annotated[int | None, typer.Option(
+        "--from-step", help="Score only the steps from this one (default: the end of warmup).")] = None,
     allow_untrusted: AllowOpt = False,
     fmt: FormatOpt = None, step_key: StepKey = None, loss_key: LossKey = None, lr_key: LrKey = None,
     duplicates: DupOpt = "last", which: RunOpt = None, pattern: PatternOpt = None,
@@ -464,7 +466,7 @@ def evaluate_cmd(
     sched = parse_schedule(schedule or "log", law_defaults(fitted) | {"total": None})
     observed = read_run(run, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key,
                         duplicates=duplicates, run=which, pattern=pattern)
-    result = evaluate_law(fitted, observed, sched)
+    result = evaluate_law(fitted, observed, sched, from_step=from_step)
     held = result.range
     if expect_in_range and held is None:
         raise InputError(f"--expect-in-range: {law} has no forecast range (no held-out error); fit it "

@@ -763,3 +763,16 @@ def test_two_runs_and_one_schedule_say_the_schedules_go_one_per_run(cli, tmp_pat
     r = cli("fit", path, path, "--schedule", spec)
     assert r.code == 2 and "1 --schedule given for 2 runs" in r.err and len(r.err.strip().splitlines()) == 1
     assert cli("fit", path, path, "--schedule", spec, "--schedule", spec, "--law", "momentum").code == 0
+
+
+def test_evaluate_scores_only_the_steps_from_from_step(cli, mpl_runs):
+    """evaluate --from-step S scores the run's points at S and after (the part a forecast was for)."""
+    from lrforecast.reference import DEFAULT_LAW
+    run = MPL / "25m" / "cosine_72000.csv"
+    spec = mpl_runs["runs"]["cosine_72000"]
+    every = json.loads(cli("evaluate", DEFAULT_LAW, run, "--schedule", spec, "--json").out)
+    late = json.loads(cli("evaluate", DEFAULT_LAW, run, "--schedule", spec, "--json", "--from-step",
+                          "40000").out)
+    steps = read_run(run).steps
+    assert late["points"] == int(((steps >= 40000) & (steps < 72000)).sum()) < every["points"]
+    assert late["metrics"]["PredE"] != every["metrics"]["PredE"]
