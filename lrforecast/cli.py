@@ -176,7 +176,8 @@ def _check_output(path: Path | None, inputs: list[Path], option: str = "-o") -> 
 
 def _schedule_files(specs: list[str]) -> list[Path]:
     """The files `file:PATH` schedules read: inputs that an output must not overwrite."""
-    return [Path(s.strip()[5:].split(":")[0]) for s in specs if s.strip().lower().startswith("file:")]
+    parsed = [parse_schedule(s) for s in specs if s.strip().lower().startswith("file:")]
+    return [Path(sched.params["path"]) for sched in parsed]
 
 
 def _check_plot(path: Path | None, inputs: list[Path]) -> None:

@@ -379,8 +379,8 @@ def compare(law: Law, specs: list[str | Schedule], *, at: int | None = None, def
     specs expanded)."""
     defaults = law_defaults(law) if defaults is None else defaults
     preds = []
-    given = [s for s in specs if not isinstance(s, str)]
-    expanded = [*expand_sweeps([s for s in specs if isinstance(s, str)]), *given]
+    texts = [s for s in specs if isinstance(s, str)]
+    expanded = [*expand_sweeps(texts), *(s for s in specs if not isinstance(s, str))]
     for spec in expanded:
         # a spec is read once (a file: schedule here only); a Schedule is taken as it is
         sched = resolve(parse_schedule(spec, defaults) if isinstance(spec, str) else spec)
@@ -401,7 +401,7 @@ def compare(law: Law, specs: list[str | Schedule], *, at: int | None = None, def
     names = [p.name for p in preds]
     if len(set(names)) < len(names):
         raise InputError("two candidates have the same name; give each schedule once")
-    return Comparison(law, preds, at, sweeps([s for s in specs if isinstance(s, str)]))
+    return Comparison(law, preds, at, sweeps(texts))
 
 
 def _refit_losses(law: Law, eta: np.ndarray, warmup: int, step: int) -> list[float]:

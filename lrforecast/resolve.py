@@ -103,7 +103,11 @@ def _lr_of_log(p: Path, path: str, plain: Exception) -> np.ndarray:
     if not keep.any():
         raise InputError(f"schedule file '{path}': the log has no LR field; give its name with --lr-key "
                          "when fitting, or write the LR per step (one column, or step,lr)")
-    steps, lr = run.steps[keep], run.lr[keep]
+    return _every_step(run.steps[keep], run.lr[keep])
+
+
+def _every_step(steps: np.ndarray, lr: np.ndarray) -> np.ndarray:
+    """The LR at every step up to the last one given, interpolated between the steps given."""
     return np.interp(np.arange(int(steps[-1]) + 1), steps, lr)
 
 
@@ -131,5 +135,5 @@ def _read_lr_columns(p: Path, path: str) -> np.ndarray:
         steps, lr = arr[:, 0], arr[:, 1]
         if np.any(np.diff(steps) <= 0):
             raise InputError(f"schedule file '{path}': steps must increase")
-        return np.interp(np.arange(int(steps[-1]) + 1), steps, lr)
+        return _every_step(steps, lr)
     raise InputError(f"schedule file '{path}': expected one column (lr) or two (step,lr)")

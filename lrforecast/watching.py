@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .forecast import Prediction, predict
+from .forecast import Prediction, held_out_error, predict
 from .law import Law
 from .readers import read_run
 from .run import Run
@@ -68,12 +68,11 @@ def forecast_run(run: Run, schedule: Schedule, *, law: str = "auto", target: flo
         target_step = _first_at_or_below(pred.steps, pred.loss, target)
         target_steps = (_first_at_or_below(pred.steps, low, target),
                         _first_at_or_below(pred.steps, high, target))
-    held = None if fitted.held_out is None else float(fitted.held_out.TrendE)
     last = int(run.steps[-1])
     return fitted, pred, Update(
         last, int(run.steps.size), float(run.loss[-1]), fitted.name, int(pred.steps[-1]), pred.final_loss,
         None if interval is None else (float(low[-1]), float(high[-1])), target, target_step, target_steps,
-        held, last >= schedule.total - 1)
+        held_out_error(fitted), last >= schedule.total - 1)
 
 
 def follow(source: str | Path, schedule: Schedule, *, interval: float = 30.0, once: bool = False,
