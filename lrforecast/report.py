@@ -198,13 +198,16 @@ def _gap_cell(row: dict) -> str:
     return "best" if row["rank"] == 1 else f"+{row['gap']:.4f}"
 
 
-def _refit_cells(row: dict, below: str | None) -> list[str]:
-    """The refit range, how often the candidate ranks first, and the probability that it ends lower
-    than the candidate ranked next (`below`), as table cells."""
+def _refit_cells(row: dict) -> list[str]:
+    """The refit range and how often the candidate ranks first, as table cells."""
     lo, hi = row["refits"]["range"]
+    return [f"{lo:.4f}-{hi:.4f}", f"{row['refits']['first_in']}/{row['refits']['of']}"]
+
+
+def _p_next_cell(row: dict, below: str | None) -> str:
+    """The probability that the candidate ends lower than the one ranked next (`below`)."""
     p = None if below is None else row["p_lower_than"][below]
-    return [f"{lo:.4f}-{hi:.4f}", f"{row['refits']['first_in']}/{row['refits']['of']}",
-            "–" if p is None else f"{p:.2f}"]
+    return "–" if p is None else f"{p:.2f}"
 
 
 P_NEXT = "P(<next)"
@@ -237,7 +240,7 @@ def comparison_markdown(cmp: Comparison, expectation: dict | None = None) -> str
         name = f"`{r['spec']}`" if r["name"] == r["spec"] else f"{r['name']} (`{r['spec']}`)"
         cells = [str(r["rank"]), name, str(r["steps"]), f"{value:.4f}", _gap_cell(r)]
         if refits:
-            cells += _refit_cells(r, rows[i + 1]["name"] if i + 1 < len(rows) else None)
+            cells += [*_refit_cells(r), _p_next_cell(r, rows[i + 1]["name"] if i + 1 < len(rows) else None)]
         lines.append("| " + " | ".join(cells) + " |")
     for caption in _captions(law, refits) + ([P_CAPTION] if refits else []):
         lines += ["", caption]
@@ -277,7 +280,7 @@ def comparison_table(cmp: Comparison) -> Table:
             cells[-1].append(f"{r['loss_at']:.4f}")
         cells[-1].append(_gap_cell(r))
         if refits:
-            cells[-1] += _refit_cells(r, None)[:2]
+            cells[-1] += _refit_cells(r)
     return _add_rows(t, cells)
 
 
