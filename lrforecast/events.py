@@ -86,8 +86,8 @@ def write_forecast(law: Law, pred: Prediction, folder: str | Path, replace: Path
     if folder.exists() and not folder.is_dir():
         raise InputError(f"--tensorboard {folder}: not a folder; give the run's TensorBoard folder")
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.lrforecast"
-    path = replace if replace is not None else folder / name
+    path = replace if replace is not None else (
+        folder / f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.lrforecast")
     data = forecast_events(law, pred)
     with replacing(path) as tmp:
         tmp.write_bytes(data)
