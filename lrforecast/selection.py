@@ -156,7 +156,7 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
              **options) -> Law:
     """Fit every law, cross-validate each, keep one by `choose` and say why and by how much."""
     scores, laws, failures = {}, {}, {}
-    names = [n for n in LAWS if fixes_apply(n, options)]
+    names = [n for n, form in LAWS.items() if getattr(form, "IN_AUTO", True) and fixes_apply(n, options)]
     tick = counter(progress, len(names) * fits_per_law(len(runs)))
     for name in names:
         try:

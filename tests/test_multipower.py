@@ -206,3 +206,17 @@ def test_the_gain_prior_lets_a_pilot_forecast_the_rest_of_its_decay():
         b_share = law.params["B"] / np.median(pilot.loss[pilot.steps >= 700])  # B: per unit of the peak
         assert (b_share < 0.01) if gain == 0.0 else (0.5 * GAIN_PRIOR < b_share < GAIN_PRIOR)
     assert end[0.0] > 0.02 and end[None] < 0.01  # 2.96% and 0.61% off at the run's end
+
+
+@pytest.mark.parametrize("spec", ["wsd:peak=1:min=0:warmup=100:total=20000:decay=0.2",
+                                  "cosine:peak=1:min=0.1:warmup=100:total=20000",
+                                  "step:peak=1:warmup=100:total=20000:at=10000/16000:to=0.3/0.09"])
+def test_the_last_iterate_laws_noise_sum_matches_its_double_sum(spec):
+    """laws/bound.py's blocked sum of eta_k^2 / (LR area from k to t) against the plain double sum."""
+    from lrforecast.laws.bound import noise_sum
+
+    u = parse_schedule(spec).lr()
+    steps = np.unique(np.r_[np.arange(150, 20000, 173), 19999])
+    cs = np.r_[0.0, np.cumsum(u)]
+    exact = np.array([np.sum(u[: t + 1] ** 2 / (cs[t + 1] - cs[: t + 1])) for t in steps])
+    assert np.max(np.abs(noise_sum(u, steps) / exact - 1)) < 5e-4

@@ -8,7 +8,8 @@ A law module in `lrforecast/laws/` is found by its module attributes, with no re
     EXAMPLE  typical values of every parameter at a peak LR of 3e-4 (the conformance test in
              tests/test_laws.py fits the law to curves it generates from them)
 
-and optionally PRIOR_WEIGHT (the pull of the shape parameters that have a `prior` towards it),
+and optionally IN_AUTO = False (a law fitted only when named: `--law auto` leaves it out),
+PRIOR_WEIGHT (the pull of the shape parameters that have a `prior` towards it),
 GAIN_PRIOR with GAIN_WEIGHT (a pull of the gain coefficient towards GAIN_PRIOR * median loss, in
 the law's LR unit: the peak), and FROM_VERSION_1 (parameters of a version-1 law file, which kept
 raw LRs, in the law's units). A prediction is `basis(curve, theta) @ coef`: the linear coefficients

@@ -112,8 +112,9 @@ class Layout:
     t_next: np.ndarray  # the first wanted step at or after each block
 
 
-def block_layout(d: np.ndarray, steps: np.ndarray, max_block: int = MAX_BLOCK) -> Layout:
-    """Partition the non-zero drops at or before the last wanted step into blocks (module doc)."""
+def block_layout(d: np.ndarray, steps: np.ndarray, max_block: int = MAX_BLOCK, per_octave: int = 1) -> Layout:
+    """Partition the non-zero drops at or before the last wanted step into blocks (module doc), with
+    `per_octave` bands per doubling of the distance to the next wanted step."""
     last = int(steps[-1])
     k = np.flatnonzero(d[: last + 1])
     if k.size == 0:
@@ -124,7 +125,7 @@ def block_layout(d: np.ndarray, steps: np.ndarray, max_block: int = MAX_BLOCK) -
     dist = nxt - k
     # a new block at each change of segment (next wanted step), sign, geometric distance band,
     # every `max_block` steps, and at every gap in the drops
-    band = np.floor(np.log2(dist + 1.0)).astype(np.int64)
+    band = np.floor(per_octave * np.log2(dist + 1.0)).astype(np.int64)
     chunk = dist // max_block
     sign = np.sign(d[k]).astype(np.int64)
     new = np.ones(k.size, dtype=bool)
