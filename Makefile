@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/tensorboard_reader.py
 	$(PY) benchmarks/long_schedule.py
 	$(PY) benchmarks/transfer.py
+	$(PY) benchmarks/speed.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -152,26 +152,41 @@ def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto"
     return fit_law(runs, schedules, law=law, **options)
 
 
+def any_fold_judges(runs: Sequence[Run], schedules: Sequence[Schedule]) -> bool:
+    """Whether any of cross_validate's folds will judge a decay (judges_decay), from the schedules
+    alone: when none will, `choose` keeps the default law whatever the others score."""
+    decay = [run_lr_decay(r, s) for r, s in zip(runs, schedules, strict=True)]
+    for i in left_out(len(runs)):
+        fitted = max((d for j, d in enumerate(decay) if j != i), default=0.0)
+        if min(fitted, decay[i]) >= DECAY_SEEN:
+            return True
+    head_decay = max(run_lr_decay(head(r, HORIZON_FRACTION), s) for r, s in zip(runs, schedules, strict=True))
+    return min(head_decay, max(decay)) >= DECAY_SEEN
+
+
 def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Progress | None = None,
              **options) -> Law:
-    """Fit every law, cross-validate each, keep one by `choose` and say why and by how much."""
-    scores, laws, failures = {}, {}, {}
+    """Fit every law, cross-validate each, keep one by `choose` and say why and by how much. When
+    no fold can judge a decay, `choose` would keep the default law whatever the others score, so
+    only it is fitted (the others too if it fails)."""
     names = [n for n, form in LAWS.items() if getattr(form, "IN_AUTO", True) and fixes_apply(n, options)]
-    tick = counter(progress, len(names) * fits_per_law(len(runs)))
-    for name in names:
-        try:
-            law = fit_law(runs, schedules, law=name, **options)
-            tick()
-            scores[name] = cross_validate(runs, schedules, name, tick, **options)
-            laws[name] = law
-        except FitError as e:  # bad input is not the law's fault: it propagates as it is
-            failures[name] = str(e)
+    alone = PREFERRED in names and not any_fold_judges(runs, schedules)
+    scores, laws, failures = _fit_all(runs, schedules, [PREFERRED] if alone else names, progress, options)
+    if alone and not laws:
+        alone = False
+        more = _fit_all(runs, schedules, [n for n in names if n != PREFERRED], progress, options)
+        for have, extra in zip((scores, laws, failures), more, strict=True):
+            have.update(extra)
     if not laws:
         by_message: dict[str, list[str]] = {}
         for n, m in failures.items():
             by_message.setdefault(m, []).append(n)
         raise FitError("; ".join(f"{' and '.join(ns)}: {m}" for m, ns in by_message.items()))
-    chosen, why = choose(scores)
+    if alone:
+        chosen, why = PREFERRED, (f"no fold was fitted on an LR decay and forecasts one, so none can judge; "
+                                  f"the default {PREFERRED}, the other laws not fitted")
+    else:
+        chosen, why = choose(scores)
     best = laws[chosen]
     scored = sorted((n for n in scores if scores[n].mean), key=lambda n: scores[n].mean[SCORE])
     selection = Selection(chosen, HOW, why, {n: scores[n].summary()
@@ -185,7 +200,25 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
                           f"{100 * a:.3g}% of the loss against {100 * b:.3g}% for {other}")
     elif not scored:
         best = best.noted(f"law auto: {chosen} chosen ({why}); its error on unseen steps is unknown")
+    elif alone:
+        best = best.noted(f"law auto: {chosen} chosen ({why})")
     return with_validation(replace(best, selection=selection), scores[chosen])
+
+
+def _fit_all(runs: Sequence[Run], schedules: Sequence[Schedule], names: list[str], progress: Progress | None,
+             options: dict) -> tuple[dict, dict, dict]:
+    """Each named law fitted and cross-validated: their CrossValidations, laws and fit failures."""
+    scores, laws, failures = {}, {}, {}
+    tick = counter(progress, len(names) * fits_per_law(len(runs)))
+    for name in names:
+        try:
+            law = fit_law(runs, schedules, law=name, **options)
+            tick()
+            scores[name] = cross_validate(runs, schedules, name, tick, **options)
+            laws[name] = law
+        except FitError as e:  # bad input is not the law's fault: it propagates as it is
+            failures[name] = str(e)
+    return scores, laws, failures
 
 
 def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str,

@@ -57,6 +57,26 @@ def test_the_last_iterate_law_fitted_at_the_low_peak_lr_picks_the_best_cooldown_
 
 @pytest.mark.slow
 def test_auto_leaves_out_a_law_that_says_it_is_fitted_only_when_named():
-    task = next(t for t in schaipp.tasks() if t.name == "5e-4 wsd-15k")
+    """(On runs whose folds can judge a decay: two decaying runs, so that auto fits every law.)"""
+    task = next(t for t in schaipp.tasks() if t.name == "5e-4 horizon-25k-50k")
     law = fit(*task.inputs())
     assert "bound" not in law.selection.cv and {"rootpower", "multipower"} <= set(law.selection.cv)
+
+
+def test_when_no_fold_can_judge_a_decay_auto_fits_only_the_default_law():
+    """A constant run and one cooldown: leaving either out fits or forecasts no decay, and the first
+    third of the cooldown run has none, so `choose` would keep the default whatever the others
+    score. Auto fits it alone, with its cross-validation (refits and held-out error) as before."""
+    from lrforecast.selection import PREFERRED, any_fold_judges
+
+    task = next(t for t in schaipp.tasks() if t.name == "5e-4 wsd-15k")
+    runs, schedules = task.inputs()
+    assert not any_fold_judges(runs, schedules)
+    law = fit(runs, schedules)
+    assert law.name == PREFERRED and set(law.selection.cv) == {PREFERRED}
+    assert law.held_out is not None and law.refits
+    alone = fit(runs, schedules, law=PREFERRED, validate=True)
+    assert law.params == alone.params and law.held_out.TrendE == alone.held_out.TrendE
+    # two cooldowns: leaving one out fits the other and forecasts a decay, so every law is fitted
+    horizon = next(t for t in schaipp.tasks() if t.name == "5e-4 horizon-25k-50k")
+    assert any_fold_judges(*horizon.inputs())
