@@ -182,7 +182,9 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
         for n, m in failures.items():
             by_message.setdefault(m, []).append(n)
         raise FitError("; ".join(f"{' and '.join(ns)}: {m}" for m, ns in by_message.items()))
-    if alone:
+    if alone and not scores[PREFERRED].mean:
+        chosen, why = PREFERRED, "too few points to hold any out and fit the rest, so the default"
+    elif alone:
         chosen, why = PREFERRED, (f"no fold was fitted on an LR decay and forecasts one, so none can judge; "
                                   f"the default {PREFERRED}, the other laws not fitted")
     else:

@@ -165,8 +165,9 @@ def test_auto_keeps_the_preferred_law_unless_another_is_lower_on_every_fold_that
 def test_auto_on_one_wsd_run_does_not_let_a_fold_without_decay_decide(mpl_runs):
     law = fit(*load("25m", ["wsd_20000_24000"], mpl_runs))  # its first third is all constant LR
     sel = law.selection
-    assert sel.cv["momentum"]["folds"]["horizon"]["fit_lr_decay"] == 0.0
+    assert sel.cv[PREFERRED]["folds"]["horizon"]["fit_lr_decay"] == 0.0
     assert law.name == PREFERRED and "no fold was fitted on an LR decay" in sel.rule
+    assert set(sel.cv) == {PREFERRED}  # choose would keep it whatever the others scored: not fitted
 
 
 @pytest.mark.slow
