@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench lint clean
+.PHONY: demo test test-fast fuzz bench lint clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -23,7 +23,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)  # the edit loop: no test marked slow
 	$(VENV)/bin/ruff check lrforecast tests benchmarks
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not fuzz"
+
+fuzz: $(STAMP)  # every reader and law files on 10,000 mutated inputs per format (tests/test_fuzz.py)
+	FUZZ_CASES=10000 $(PY) -m pytest -q -s -m fuzz tests/test_fuzz.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/reference_protocol.py

@@ -217,7 +217,7 @@ class Law:
             raise InputError(f"law file '{path}' not found")
         try:
             d = json.loads(p.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise InputError(f"{path} is not a law file (the JSON 'lrforecast fit -o' writes); if it is a "
                              "training log, fit it first: "
                              f"lrforecast fit {shlex.quote(str(path))} -o law.json") from None

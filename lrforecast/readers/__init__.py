@@ -11,6 +11,7 @@ import gzip
 import lzma
 import sys
 import tempfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,18 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     """Read every series a log holds; `-` reads one piped into standard input."""
     if str(source) == STDIN:
         return _read_stdin(format=format, step_key=step_key, pattern=pattern, verify=verify)
+    try:
+        return _read_file_or_folder(source, format=format, step_key=step_key, pattern=pattern, verify=verify)
+    except UnicodeDecodeError as e:  # a damaged file, or a text field of a binary one (SQLite, Parquet)
+        raise InputError(f"{source}: bytes {e.start}-{e.end} of a text field are not {e.encoding} "
+                         f"({e.reason}); is the file damaged or cut short?") from None
+    except OverflowError:  # an integer no 64 bits hold where a step or value is read
+        raise InputError(f"{source}: a number too large to be a step or a value (over 64 bits); is the "
+                         "file damaged?") from None
+
+
+def _read_file_or_folder(source: str | Path, *, format: str | None, step_key: str | None,
+                         pattern: str | None, verify: bool) -> Source:
     path = Path(source)
     if not path.exists():
         raise InputError(f"{source}: no such file or directory")
@@ -223,7 +236,7 @@ def _read_compressed(path: Path, module, suffix: str, **options) -> Source:
                         raise InputError(f"{path}: decompresses to more than {MAX_DECOMPRESSED >> 20:,} MiB; "
                                          "is it a log? Decompress it yourself if it really is one")
                     out.write(chunk)
-        except (OSError, EOFError, ValueError, lzma.LZMAError) as e:
+        except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error) as e:
             raise InputError(f"{path}: a damaged {suffix[1:]} file ({e}); check the download") from None
         return _read_path(target, str(path), str(path), **options)
 

@@ -114,6 +114,8 @@ def read_mlflow_db(path: Path) -> tuple[dict[str, Series], list[str]]:
                 values = db.execute("SELECT step, CASE WHEN is_nan THEN NULL ELSE value END FROM metrics "
                                     "WHERE key = ? AND run_uuid = ? ORDER BY timestamp, step",
                                     (key, uuid)).fetchall()
+                if not values:  # a key whose rows a damaged file lost
+                    continue
                 steps, numbers = zip(*values, strict=True)
                 series[key] = (np.array(steps, np.int64), np.array(numbers, float))  # NULL -> nan
             out[f"{name} ({uuid})" if named.count(name) > 1 else name] = series

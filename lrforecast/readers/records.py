@@ -22,7 +22,10 @@ def _number(v) -> float | None:
     """A JSON value as a number: ints and floats (not bools), numbers written as strings ("1.178", as
     TRL logs some, and as pyarrow reads a column of them) and "a/b" strings as a."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:  # an integer beyond float64 (10^309 and up) is no step nor loss
+            return None
     if isinstance(v, str):
         if m := _FRACTION.match(v):
             return float(m.group(1))
