@@ -135,6 +135,10 @@ def read_source(source: str | Path, *, format: str | None = None, step_key: str 
     except OverflowError:  # an integer no 64 bits hold where a step or value is read
         raise InputError(f"{source}: a number too large to be a step or a value (over 64 bits); is the "
                          "file damaged?") from None
+    except Exception as e:
+        if not type(e).__module__.startswith("pyarrow"):  # pyarrow's own: a damaged Parquet file
+            raise
+        raise InputError(f"{source}: pyarrow cannot read it ({str(e)[:120]}); is the file damaged?") from None
 
 
 def _read_file_or_folder(source: str | Path, *, format: str | None, step_key: str | None,

@@ -16,9 +16,10 @@ def looks_like_trainer_state(head: bytes) -> bool:
 def read_trainer_state(path: Path, step_key: str | None = None) -> tuple[Series, str]:
     try:
         state = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not valid JSON ({e}); if it was copied while the trainer wrote it, "
-                         "copy it again, or use the trainer_state.json of a finished checkpoint") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise InputError(f"{path}: not valid JSON ({str(e)[:120]}); if it was copied while the trainer "
+                         "wrote it, copy it again, or use the trainer_state.json of a finished "
+                         "checkpoint") from None
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise InputError(f"{path}: no 'log_history' list; is this a trainer_state.json?")

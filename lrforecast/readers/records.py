@@ -85,7 +85,7 @@ def columns_to_series(cols: Columns, where: str, step_key: str | None = None) ->
             step_key = max(known, key=lambda k: (int(cols[k][1].sum()), -known.index(k)))
     step_name = pick("step", cols, step_key, STEP_KEYS, where)
     steps, has_step = cols[step_name]
-    has_step = has_step & np.isfinite(steps)
+    has_step = has_step & np.isfinite(steps) & (np.abs(steps) < 2.0**62)  # a step int64 holds
     series = {}
     for name, (values, present) in cols.items():
         ok = has_step & present
