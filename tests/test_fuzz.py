@@ -156,7 +156,8 @@ def test_a_mutated_input_is_read_or_refused_with_our_error(fmt, tmp_path):
 # no int64 holds, a column name or SQLite text that is not UTF-8, an MLflow key without rows, a law
 # file or trainer_state.json nested past Python's recursion limit)
 FOUND = [("trainer_state", 506), ("llmc", 85), ("csv", 44), ("tsv", 392), ("mlflow", 53), ("mlflow", 187),
-         ("law-v1", 72), ("trainer_state", 3141), ("parquet", 2408), ("parquet", 9552)]
+         ("law-v1", 72), ("trainer_state", 3141), ("parquet", 2408), ("parquet", 9552),
+         ("mlflow", 6754)]
 
 
 @pytest.mark.parametrize(("fmt", "seed"), FOUND)

@@ -117,7 +117,11 @@ def read_mlflow_db(path: Path) -> tuple[dict[str, Series], list[str]]:
                 if not values:  # a key whose rows a damaged file lost
                     continue
                 steps, numbers = zip(*values, strict=True)
-                series[key] = (np.array(steps, np.int64), np.array(numbers, float))  # NULL -> nan
+                try:
+                    series[key] = (np.array(steps, np.int64), np.array(numbers, float))  # NULL -> nan
+                except (ValueError, TypeError, OverflowError):  # text where a number belongs
+                    raise InputError(f"{path}: the metric '{key}' holds steps or values that are not "
+                                     "numbers; is the database damaged?") from None
             out[f"{name} ({uuid})" if named.count(name) > 1 else name] = series
     if not out:
         raise InputError(f"{path}: an MLflow database without any run; give the one the runs were "
