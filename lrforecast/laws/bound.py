@@ -56,8 +56,9 @@ def noise_sum(eta: np.ndarray, steps: np.ndarray) -> np.ndarray:
     rows = max(1, CHUNK // blocks.drop.size)
     for i in range(0, steps.size, rows):
         t, c = steps[i:i + rows], cs_t[i:i + rows]
-        width = int(np.searchsorted(blocks.first, t, side="right").max())
-        live = np.arange(width)[None, :] < np.searchsorted(blocks.first, t, side="right")[:, None]
+        n_before = np.searchsorted(blocks.first, t, side="right")  # blocks at or before each t
+        width = int(n_before.max())
+        live = np.arange(width)[None, :] < n_before[:, None]
         W = c[:, None] - blocks.cs_before[None, :width]
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(live & (W > 0), blocks.drop[None, :width] / W, 0.0)
