@@ -20,20 +20,31 @@ SCHAIPP = SHARED / "data" / "schaipp124m"
 
 SHARED_PRESENT = MPL.is_dir() and REAL.is_dir()
 # a test needs the shared data when its source, or that of a fixture it uses, names one of these
-USES_SHARED = re.compile(r"\b(MPL|REAL|SHARED|SCHAIPP|mpl_runs)\b")
+# (or the source of a function of its module that it calls, two calls deep: helpers that read seeds)
+USES_SHARED = re.compile(r"\b(MPL|REAL|SHARED|SCHAIPP|schaipp|mpl_runs)\b")
+NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+def _names_shared(fn, depth: int = 2) -> bool:
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+    if USES_SHARED.search(source):
+        return True
+    if depth == 0:
+        return False
+    module = getattr(fn, "__globals__", {})
+    called = {module.get(n) for n in NAME.findall(source)} - {fn}
+    local = [f for f in called if inspect.isfunction(f) and f.__module__ == fn.__module__]
+    return any(_names_shared(f, depth - 1) for f in local)
 
 
 def _uses_shared(item) -> bool:
     functions = [getattr(item, "function", None)]
     defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
     functions += [d.func for ds in defs.values() for d in ds]
-    for fn in filter(None, functions):
-        try:
-            if USES_SHARED.search(inspect.getsource(fn)):
-                return True
-        except (OSError, TypeError):
-            continue
-    return False
+    return any(_names_shared(fn) for fn in filter(None, functions))
 
 
 def pytest_collection_modifyitems(config, items):
