@@ -115,6 +115,13 @@ class Law:
         object.__setattr__(self, "notes", tuple(self.notes))
         object.__setattr__(self, "doubts", tuple(self.doubts))
 
+    def __reduce__(self):
+        """Pickled with plain dicts, which __post_init__ wraps again (a mappingproxy cannot be
+        pickled): fits run in worker processes (parallel.py) send their laws back this way."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["params"], values["refits"] = dict(self.params), tuple(dict(p) for p in self.refits)
+        return self.__class__, tuple(values.values())
+
     @classmethod
     def given(cls, name: str, params, *, peak_lr: float, warmup: int, total: int,
               warmup_mode: str = "real") -> Law:

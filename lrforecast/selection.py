@@ -42,6 +42,7 @@ from .law import HeldOut, Law, Selection
 from .laws import LAWS
 from .laws.base import shapes
 from .metrics import METRICS, mean_metrics
+from .parallel import Call, Outcome, run_all, value
 from .progress import Progress, counter
 from .run import Run
 from .schedules import Schedule
@@ -72,18 +73,48 @@ def leave_one_out(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, 
                   **options) -> tuple[dict[str, dict], list[dict]]:
     """For each run in left_out, the law fitted on the others: its metrics on the left-out run
     ({"leave out NAME": metrics}) and its parameters (the refits)."""
-    folds: dict[str, dict] = {}
-    refits: list[dict] = []
+    folds = [f for f in fold_plan(runs, schedules) if f.held is not None]
+    outcomes = run_all([fold_call(f, law, options) for f in folds], on_fit)
+    return _leave_one_out_scores(runs, schedules, folds, outcomes)
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One fold of the cross-validation: the runs it fits, and the run it leaves out (None: the
+    horizon fold, scored on every run)."""
+
+    name: str
+    runs: list[Run]
+    schedules: list[Schedule]
+    held: int | None
+
+
+def fold_plan(runs: Sequence[Run], schedules: Sequence[Schedule]) -> list[Fold]:
+    """The folds of the module doc: each run of left_out left out in turn, then the horizon."""
+    out = []
     for i in left_out(len(runs)):
         others = [j for j in range(len(runs)) if j != i]
-        fitted = fit_law([runs[j] for j in others], [schedules[j] for j in others], law=law, **options)
-        if on_fit is not None:
-            on_fit()
-        folds[f"leave out {runs[i].name}"] = {**evaluate(fitted, runs[i], schedules[i]).metrics,
-                                              "fit_lr_decay": fitted.fit_window.lr_decay,
-                                              "held_lr_decay": run_lr_decay(runs[i], schedules[i])}
+        out.append(Fold(f"leave out {runs[i].name}", [runs[j] for j in others],
+                        [schedules[j] for j in others], i))
+    out.append(Fold("horizon", [head(r, HORIZON_FRACTION) for r in runs], list(schedules), None))
+    return out
+
+
+def fold_call(fold: Fold, law: str, options: dict) -> Call:
+    return fit_law, (fold.runs, fold.schedules), {"law": law, **options}
+
+
+def _leave_one_out_scores(runs: Sequence[Run], schedules: Sequence[Schedule], folds: list[Fold],
+                          outcomes: list[Outcome]) -> tuple[dict[str, dict], list[dict]]:
+    scores: dict[str, dict] = {}
+    refits: list[dict] = []
+    for fold, outcome in zip(folds, outcomes, strict=True):
+        fitted, i = value(outcome), fold.held
+        scores[fold.name] = {**evaluate(fitted, runs[i], schedules[i]).metrics,
+                             "fit_lr_decay": fitted.fit_window.lr_decay,
+                             "held_lr_decay": run_lr_decay(runs[i], schedules[i])}
         refits.append(dict(fitted.params))
-    return folds, refits
+    return scores, refits
 
 
 def run_lr_decay(run: Run, schedule: Schedule) -> float:
@@ -116,23 +147,32 @@ class CrossValidation:
 def cross_validate(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, on_fit=None,
                    **options) -> CrossValidation:
     """Mean metrics of each fold and over folds (see module doc)."""
-    folds, refits = leave_one_out(runs, schedules, law, on_fit, **options)
-    kinds = [mean_metrics(list(folds.values()), SCORED)] if folds else []
-    try:
-        fitted = fit_law([head(r, HORIZON_FRACTION) for r in runs], schedules, law=law, **options)
-    except InputError:  # too few points in the first third to fit: no horizon fold
+    folds = fold_plan(runs, schedules)
+    return scored(runs, schedules, folds, run_all([fold_call(f, law, options) for f in folds], on_fit))
+
+
+def scored(runs: Sequence[Run], schedules: Sequence[Schedule], folds: list[Fold],
+           outcomes: list[Outcome]) -> CrossValidation:
+    """The CrossValidation of the folds' fits (a fit that failed raises its error, but for the
+    horizon fold's "too few points": then there is no horizon fold)."""
+    loo = [(f, o) for f, o in zip(folds, outcomes, strict=True) if f.held is not None]
+    folds_, refits = _leave_one_out_scores(runs, schedules, [f for f, _ in loo], [o for _, o in loo])
+    kinds = [mean_metrics(list(folds_.values()), SCORED)] if folds_ else []
+    horizon = next(o for f, o in zip(folds, outcomes, strict=True) if f.held is None)
+    ok, fitted = horizon
+    if not ok and isinstance(fitted, InputError):  # too few points in the first third to fit
         fitted = None
-    if on_fit is not None:
-        on_fit()
+    elif not ok:
+        raise fitted
     if fitted is not None:
         per_run = [evaluate(fitted, r, s).metrics for r, s in zip(runs, schedules, strict=True)]
-        folds["horizon"] = {**mean_metrics(per_run, SCORED), "EndE": max(m["EndE"] for m in per_run),
-                            "fit_lr_decay": fitted.fit_window.lr_decay,
-                            "held_lr_decay": max(map(run_lr_decay, runs, schedules))}
-        kinds.append(folds["horizon"])
+        folds_["horizon"] = {**mean_metrics(per_run, SCORED), "EndE": max(m["EndE"] for m in per_run),
+                             "fit_lr_decay": fitted.fit_window.lr_decay,
+                             "held_lr_decay": max(map(run_lr_decay, runs, schedules))}
+        kinds.append(folds_["horizon"])
         refits = refits or [dict(fitted.params)]
-    return CrossValidation(folds, mean_metrics(kinds, SCORED) if kinds else None, refits,
-                           max((f["EndE"] for f in folds.values()), default=None))
+    return CrossValidation(folds_, mean_metrics(kinds, SCORED) if kinds else None, refits,
+                           max((f["EndE"] for f in folds_.values()), default=None))
 
 
 def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto", validate: bool = False,
@@ -209,14 +249,20 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
 
 def _fit_all(runs: Sequence[Run], schedules: Sequence[Schedule], names: list[str], progress: Progress | None,
              options: dict) -> tuple[dict, dict, dict]:
-    """Each named law fitted and cross-validated: their CrossValidations, laws and fit failures."""
+    """Each named law fitted and cross-validated: their CrossValidations, laws and fit failures.
+    All the fits go at once to run_all (the machine's cores)."""
+    folds = fold_plan(runs, schedules)
+    calls = [c for name in names
+             for c in [(fit_law, (runs, schedules), {"law": name, **options})]
+             + [fold_call(f, name, options) for f in folds]]
+    outcomes = run_all(calls, counter(progress, len(calls)))
     scores, laws, failures = {}, {}, {}
-    tick = counter(progress, len(names) * fits_per_law(len(runs)))
-    for name in names:
+    per_law = len(folds) + 1
+    for k, name in enumerate(names):
+        mine = outcomes[k * per_law:(k + 1) * per_law]
         try:
-            law = fit_law(runs, schedules, law=name, **options)
-            tick()
-            scores[name] = cross_validate(runs, schedules, name, tick, **options)
+            law = value(mine[0])
+            scores[name] = scored(runs, schedules, folds, mine[1:])
             laws[name] = law
         except FitError as e:  # bad input is not the law's fault: it propagates as it is
             failures[name] = str(e)
@@ -227,11 +273,12 @@ def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: st
                   progress: Progress | None = None, **options) -> Law:
     """One named law, cross-validated as auto cross-validates each law, so that it keeps its refits
     and held-out error. A cross-validation that fails leaves the law as fitted, with a note."""
-    tick = counter(progress, fits_per_law(len(runs)))
-    fitted = fit_law(runs, schedules, law=law, **options)
-    tick()
+    folds = fold_plan(runs, schedules)
+    outcomes = run_all([(fit_law, (runs, schedules), {"law": law, **options})]
+                       + [fold_call(f, law, options) for f in folds], counter(progress, len(folds) + 1))
+    fitted = value(outcomes[0])
     try:
-        score = cross_validate(runs, schedules, law, tick, **options)
+        score = scored(runs, schedules, folds, outcomes[1:])
     except FitError as e:
         return fitted.noted(f"its held-out error is unknown: fitting it without one run failed ({e})")
     fitted = with_validation(fitted, score)
@@ -246,11 +293,6 @@ def fixes_apply(law: str, options: dict) -> bool:
     fixable = {p.name for form in LAWS.values() for p in shapes(form) if p.fix_range is not None}
     own = {p.name for p in shapes(LAWS[law])}
     return all(options.get(k) is None or k in own for k in fixable)
-
-
-def fits_per_law(n_runs: int) -> int:
-    """The fits a cross-validated law takes: the law itself, its leave-one-out folds, the horizon."""
-    return len(left_out(n_runs)) + 2
 
 
 def with_validation(law: Law, score: CrossValidation, how: str = HOW) -> Law:

@@ -31,7 +31,8 @@ name = "multipower"
 
 MAX_BLOCK = 64  # the longest run of drops merged into one block
 MAX_EVAL = 1500  # beyond this many wanted steps, LD is interpolated from this many
-CHUNK = 1 << 21  # elements of the (steps x blocks) work array computed at once
+CHUNK = 1 << 21  # elements of the (steps x blocks) work array computed at once, at most
+ROWS = 32  # wanted steps per chunk: the array of a chunk is as wide as the blocks its last row sees
 
 # The fit pulls (alpha, beta, gamma, log10 C) towards the reference code's starting point (each
 # parameter's `prior`) with weight PRIOR_WEIGHT (objective units: 1 = the squared relative error of
@@ -184,24 +185,32 @@ def ld_error_bound(blocks: Blocks, beta: float, gamma: float, C: float) -> float
 
 def ld_from_blocks(blocks: Blocks, cs_t: np.ndarray, steps: np.ndarray, beta: float, gamma: float,
                    C: float) -> np.ndarray:
-    """LD at `steps` given the blocks; cs_t[i] = sum_{tau <= steps[i]} eta_tau."""
+    """LD at `steps` given the blocks; cs_t[i] = sum_{tau <= steps[i]} eta_tau.
+
+    Blocks that start after t have S_k(t) <= 0 and so G = 0: no mask is needed. The rows go in
+    chunks of ROWS so that each chunk's (rows x blocks) array is little wider than the blocks
+    started by its last row, and G = -expm1(-beta * log1p(x)) keeps its precision where x is small."""
     out = np.zeros(steps.size)
     if blocks.drop.size == 0:
         return out
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scale = C * np.where(blocks.eta > 0, blocks.eta, np.nan) ** -gamma
-    rows = max(1, CHUNK // blocks.drop.size)
+    zero_lr = ~np.isfinite(scale)  # LR 0 at the drop: its full effect as soon as any LR follows
+    scale = np.where(zero_lr, 0.0, scale)
+    zero_drop = np.where(zero_lr, blocks.drop, 0.0)
+    n_before = np.searchsorted(blocks.first, steps, side="right")
+    rows = max(1, min(ROWS, CHUNK // blocks.drop.size))
     for i in range(0, steps.size, rows):
-        t, c = steps[i:i + rows], cs_t[i:i + rows]
-        # only blocks that start at or before t count; blocks never straddle a wanted step
-        n_before = np.searchsorted(blocks.first, t, side="right")
-        width = int(n_before.max())
-        S = c[:, None] - blocks.cs_before[None, :width]
-        live = np.arange(width)[None, :] < n_before[:, None]
-        with np.errstate(invalid="ignore", over="ignore"):
-            G = 1.0 - (scale[None, :width] * np.maximum(S, 0.0) + 1.0) ** -beta
-        G = np.where(np.isnan(G), (S > 0).astype(float), G)  # LR 0 at the drop: full effect after
-        out[i:i + rows] = np.sum(np.where(live, G * blocks.drop[None, :width], 0.0), axis=1)
+        width = int(n_before[i:i + rows].max())
+        S = cs_t[i:i + rows, None] - blocks.cs_before[None, :width]
+        np.maximum(S, 0.0, out=S)
+        if zero_lr.any():
+            out[i:i + rows] += (S > 0) @ zero_drop[:width]
+        S *= scale[None, :width]
+        np.log1p(S, out=S)
+        S *= -beta
+        np.expm1(S, out=S)  # -G
+        out[i:i + rows] -= S @ blocks.drop[:width]
     return out
 
 
