@@ -430,3 +430,22 @@ def test_a_fine_tunes_real_first_loss_is_kept_where_an_overflow_among_its_points
     assert run.loss[0] == loss[0] and run.steps.size == real.steps.size - 1
     assert real.steps[20] not in run.steps
     assert any(n.startswith("dropped 1 losses over 1000x the median") for n in run.notes)
+
+
+def test_auto_fitted_in_parallel_is_the_law_a_single_process_fits(mpl_runs, monkeypatch):
+    """parallel.py runs auto's laws and folds in worker processes: the law must be the same, bit
+    for bit, as the one fitted in one process, its held-out error and refits included."""
+    runs, scheds = load("25m", ["constant_24000", "cosine_24000"], mpl_runs)
+    monkeypatch.setenv("LRFORECAST_JOBS", "1")
+    alone = fit(runs, scheds)
+    monkeypatch.setenv("LRFORECAST_JOBS", "2")
+    together = fit(runs, scheds)
+    assert together.to_dict() == alone.to_dict()
+    assert together.refits and together.held_out is not None
+
+
+def test_a_bad_number_of_jobs_is_refused_naming_the_variable(mpl_runs, monkeypatch, cli):
+    monkeypatch.setenv("LRFORECAST_JOBS", "two")
+    result = cli("fit", str(MPL / "25m" / "cosine_24000.csv"), "--schedule",
+                 mpl_runs["runs"]["cosine_24000"])
+    assert result.code == 2 and "LRFORECAST_JOBS" in result.err and "Traceback" not in result.err
