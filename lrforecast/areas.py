@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 WARMUP_MODES = ("real", "real-s1", "peak")
+DEFAULT_WARMUP_MODE = "real"
 DECAY_SEEN = 0.1  # a fit learns what a decay does only from a run whose LR falls 10% below peak
 
 

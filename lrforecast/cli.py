@@ -8,44 +8,35 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 from typer._click.exceptions import ClickException
 
-from . import __version__, charts, plots, report
-from .areas import WARMUP_MODES
-from .backtest import Backtest
-from .backtest import evaluate as evaluate_law
+# Only what the options and --help need is imported here; the library modules that read logs,
+# fit and report (numpy's heavier users, scipy, pyarrow, matplotlib) are imported by the commands
+# that use them, so that `lrforecast --help` answers at once.
+from . import __version__
+from .areas import DEFAULT_WARMUP_MODE, WARMUP_MODES
 from .errors import EXIT_EXPECTATION, InputError, LRForecastError
-from .fitting import DEFAULT_WARMUP_MODE
-from .forecast import compare as compare_schedules
-from .forecast import expect_best as gate_best
-from .forecast import law_defaults, merge_warnings, sweep_points, untrusted
-from .forecast import predict as predict_schedule
-from .law import Law
 from .laws import LAWS
-from .planning import MAX_FACTOR, needs_fewest, plan_sweep_points, search_limit
-from .planning import curves as plan_curves
-from .planning import plan as plan_lengths
-from .readers import ALL_RUNS, read_run, read_runs, read_source, to_run
-from .readers.detect import is_law_path
-from .reference import default_law
-from .resolve import log_schedule, resolve
-from .run import Run
+from .run import ALL_RUNS, Run
 from .schedules import (
     ALIASES,
     BUILTIN,
     KEY_ALIASES,
+    MAX_FACTOR,
     load_presets,
     parse_schedule,
     split_specs,
 )
-from .selection import fit
 from .sweep import SWEEP_VALUES, sweeps
+
+if TYPE_CHECKING:
+    from .backtest import Backtest
+    from .law import Law
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Forecast a training run's loss curve under any learning-rate schedule.")
@@ -126,6 +117,7 @@ class _Progress:
         self.said = self.start
 
     def __call__(self, done: int, total: int) -> None:
+        from rich.progress import Progress
         now = time.monotonic()
         if now - self.start < 1.0:
             return
@@ -155,6 +147,8 @@ def _describe(runs: list[Run], by_name: bool = False) -> list[str]:
 
 
 def _load_law(path: str | None) -> Law:
+    from .law import Law
+    from .reference import default_law
     if path is None:
         law = default_law()
         _note([law.notes[-1]])
@@ -182,6 +176,7 @@ def _schedule_files(specs: list[str]) -> list[Path]:
 
 def _check_plot(path: Path | None, inputs: list[Path]) -> None:
     """Refuse a --plot path before the work: an input, a missing folder, a format or matplotlib."""
+    from . import plots
     _check_output(path, inputs, "--plot")
     if path is not None:
         plots.check_plot_path(path)
@@ -222,6 +217,11 @@ def fit_cmd(
     duplicates: DupOpt = "last", run: RunsOpt = None, pattern: PatternOpt = None,
 ) -> None:
     """Fit a law on one or more runs; print its parameters and how well it fits each run."""
+    from . import plots, report
+    from .backtest import evaluate as evaluate_law
+    from .readers import read_runs
+    from .resolve import resolve
+    from .selection import fit
     read = [*runs, *_schedule_files(schedule or [])]
     _check_output(output, read)
     _check_plot(plot, read)
@@ -275,6 +275,10 @@ def predict_cmd(
 ) -> None:
     """Forecast the loss at every step (or every K) of one schedule: CSV on stdout, or a file. At a
     terminal, without -o or --every: a table of a few steps and a chart."""
+    from . import charts, plots, report
+    from .forecast import law_defaults
+    from .forecast import predict as predict_schedule
+    from .law import Law
     read = [Path(law), *_schedule_files([schedule])]
     _check_output(output, read)
     _check_plot(plot, read)
@@ -328,6 +332,10 @@ def compare_cmd(
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None, steps: StepsOpt = None,
 ) -> None:
     """Forecast several schedules with one law and rank them; a CI gate with --expect-best."""
+    from . import charts, plots, report
+    from .forecast import compare as compare_schedules
+    from .forecast import expect_best as gate_best
+    from .forecast import law_defaults, sweep_points
     if max_gap is not None and expect_best is None:
         raise InputError("--max-gap needs --expect-best NAME (the schedule allowed to trail the best)")
     if confidence is not None and expect_best is None:
@@ -410,6 +418,11 @@ def plan_cmd(
     peak_lr: PeakOpt = None, warmup: WarmupOpt = None, min_lr: MinOpt = None,
 ) -> None:
     """How many steps each schedule needs to reach a target loss; fewest first."""
+    from . import charts, report
+    from .forecast import law_defaults, merge_warnings, untrusted
+    from .planning import curves as plan_curves
+    from .planning import needs_fewest, plan_sweep_points, search_limit
+    from .planning import plan as plan_lengths
     _check_output(markdown, [Path(law)] if law else [], "--markdown")
     if not target > 0:
         raise InputError(f"--target-loss must be a loss > 0, got {target}")
@@ -462,6 +475,11 @@ def evaluate_cmd(
 ) -> None:
     """Backtest a law on an observed run: R2, MAE, RMSE, PredE, WorstE, and a chart; with
     --expect-in-range, a gate on whether a run in progress is still where the forecast said."""
+    from . import plots, report
+    from .backtest import evaluate as evaluate_law
+    from .forecast import law_defaults, untrusted
+    from .law import Law
+    from .readers import read_run
     _check_plot(plot, [Path(law), run])
     fitted = Law.load(law)
     sched = parse_schedule(schedule or "log", law_defaults(fitted) | {"total": None})
@@ -490,6 +508,7 @@ def evaluate_cmd(
 
 def _evaluation_text(fitted: Law, observed: Run, result: Backtest, chart: bool) -> None:
     """evaluate's table, notes and chart."""
+    from . import charts, report
     _note(_describe([observed]))
     _warn(result.warnings)
     out.print(report.metrics_table([result], f"{fitted.name} law on {observed.name}"))
@@ -533,6 +552,7 @@ def watch_cmd(
 ) -> None:
     """Follow a run as its log grows: refit when new points arrive and say where it will end (with
     its range) and when it reaches --target-loss. Ends at the schedule's last step, or on Ctrl-C."""
+    from . import report
     from .watching import follow  # here: only this command needs it
 
     if not interval > 0:
@@ -540,6 +560,7 @@ def watch_cmd(
     sched = parse_schedule(schedule, {"peak": peak_lr, "warmup": warmup, "min": min_lr, "total": steps})
 
     def read(path):
+        from .readers import read_run
         return read_run(path, format=fmt, step_key=step_key, loss_key=loss_key, lr_key=lr_key, run=which,
                         pattern=pattern)
 
@@ -577,6 +598,8 @@ def _watch_view(run: Run, pred, update):
     from rich.console import Group
     from rich.text import Text
 
+    from . import charts, report
+
     picture = charts.watch_chart(run, pred, target=update.target)
     return Group(Text(report.watch_line(update)), Text.from_ansi(picture))
 
@@ -591,6 +614,11 @@ def inspect_cmd(
 ) -> None:
     """Show what a log holds: format, runs, series, the chosen fields, cleaning, and a chart; or,
     for a law file, what it was fitted on and how sure it is."""
+    from . import charts, report
+    from .law import Law
+    from .readers import read_source, to_run
+    from .readers.detect import is_law_path
+    from .resolve import log_schedule
     if is_law_path(source):
         fitted = Law.load(source)
         if json_out:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .areas import DECAY_SEEN, WARMUP_MODES, lr_decay
+from .areas import DECAY_SEEN, DEFAULT_WARMUP_MODE, WARMUP_MODES, lr_decay
 from .errors import FitError, InputError
 from .law import FitConfig, FitWindow, Law, RunFit
 from .laws import get_form
@@ -38,7 +38,6 @@ from .resolve import resolve
 from .run import Run
 from .schedules import LR_MISMATCH, Schedule, lr_alignment
 
-DEFAULT_WARMUP_MODE = "real"
 HUBER_DELTA = 1e-3
 EARLY_FRACTION = 0.05  # the default window also skips the first 5% of the longest run
 N_REFINE = 3

@@ -26,12 +26,11 @@ from .forecast import (
 )
 from .law import Law
 from .progress import Progress
-from .schedules import MAX_STEPS, Schedule, parse_schedule
+from .schedules import MAX_FACTOR, MAX_STEPS, Schedule, parse_schedule
 from .sweep import Sweep, expand_sweeps
 
 SCAN = 48  # lengths tried, geometrically spaced, before the bisection
 TOLERANCE = 1e-3  # the bisection stops at 0.1% of the length (or 1 step)
-MAX_FACTOR = 10  # by default lengths up to 10x the longest fitted run are searched
 
 
 @dataclass

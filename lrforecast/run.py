@@ -37,6 +37,9 @@ def _glitches(steps: np.ndarray, loss: np.ndarray) -> np.ndarray:
     return glitch
 
 
+ALL_RUNS = "all"  # --run all: every run of a multi-run source
+
+
 @dataclass
 class Run:
     """An observed curve. Build it with `Run.from_points`, which cleans and validates."""

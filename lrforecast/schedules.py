@@ -53,6 +53,7 @@ DEFAULT_WSD_SHAPE = "1-sqrt"
 # steps take about 1.2 GB. Longer is refused rather than left to exhaust memory (3e9 steps, a typo,
 # would need hundreds of GB); public LLM pretraining runs take up to about a million steps.
 MAX_STEPS = 10_000_000
+MAX_FACTOR = 10  # plan searches lengths up to 10x the longest fitted run by default
 
 
 @dataclass(frozen=True)

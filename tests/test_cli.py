@@ -1,5 +1,7 @@
 import io
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -712,12 +714,12 @@ def test_no_numpy_warning_reaches_the_user_of_the_command_line():
     import subprocess
     import sys
     code = ("import numpy as np, sys\n"
-            "import lrforecast.cli as cli\n"
-            "real = cli.compare_schedules\n"
+            "import lrforecast.cli as cli, lrforecast.forecast as forecast\n"
+            "real = forecast.compare\n"
             "def noisy(*a, **k):\n"
             "    np.array([1.0]) / np.array([0.0])\n"
             "    return real(*a, **k)\n"
-            "cli.compare_schedules = noisy\n"
+            "forecast.compare = noisy\n"
             "sys.exit(cli.main(['compare', '--schedules', 'cosine,wsd', '--no-chart']))\n")
     done = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True,
                           timeout=120)
@@ -776,3 +778,16 @@ def test_evaluate_scores_only_the_steps_from_from_step(cli, mpl_runs):
     steps = read_run(run).steps
     assert late["points"] == int(((steps >= 40000) & (steps < 72000)).sum()) < every["points"]
     assert late["metrics"]["PredE"] != every["metrics"]["PredE"]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["fit", "--help"], ["compare", "--help"]])
+def test_help_and_version_import_neither_scipy_nor_pyarrow(args):
+    """They answer at once: the modules that read logs and fit (scipy, pyarrow, matplotlib) are
+    imported by the commands that use them (benchmarks/speed.py times it)."""
+    code = ("import runpy, sys\nsys.argv = ['lrforecast', *sys.argv[1:]]\ntry:\n"
+            "    runpy.run_module('lrforecast', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "heavy = ('scipy', 'pyarrow', 'matplotlib')\n"
+            "print('loaded:', *(m for m in heavy if m in sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip()
+    assert done.stderr.strip().splitlines()[-1] == "loaded:"

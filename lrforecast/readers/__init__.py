@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..run import Run
+from ..run import ALL_RUNS, Run
 from .detect import LOSS_KEYS, LR_KEYS, LR_PATTERN, is_law_file, pick
 from .hf import looks_like_trainer_state, read_trainer_state
 from .jsonl import read_jsonl
@@ -119,7 +119,6 @@ def _folder_without_runs(path: Path) -> str:
 
 
 STDIN = "-"
-ALL_RUNS = "all"  # --run all: every run of a multi-run source
 
 
 def read_source(source: str | Path, *, format: str | None = None, step_key: str | None = None,
