@@ -2,7 +2,10 @@
 the `tensorboard` package's own loader."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -922,3 +925,42 @@ def test_a_hugging_face_runs_folder_with_its_hparams_subfolder_is_one_run(tmp_pa
     assert len(src.runs) == 1
     assert any("hold no scalars" in n for n in src.notes)
     np.testing.assert_array_equal(read_run(run).loss, read_run(real).loss)
+
+
+HF_LOOP = '''
+import sys
+total, every, epochs, finish = (int(a) for a in sys.argv[1:5])
+for step in range(1, total + 1):  # the Trainer's tqdm bar on stderr, flushed at every step
+    pct = int(100 * step / total)
+    sys.stderr.write(f"\\r{pct:3d}%|{'#' * (pct // 10):10s}| {step}/{total} [00:10<00:10, 9.87it/s]")
+    sys.stderr.flush()
+    if step % every == 0:  # its logs on stdout, as ProgressCallback prints them
+        print({"loss": round(2.0 + 3.0 * step ** -0.3, 4), "grad_norm": 1.23,
+               "learning_rate": 5e-5 * (1 - step / total), "epoch": step / (total // epochs)})
+    if not finish and step == total * 3 // 5:
+        sys.exit(0)
+print({"train_runtime": 12.3, "train_steps_per_second": 6.9, "train_loss": 2.5, "epoch": float(epochs)})
+'''
+
+
+@pytest.mark.parametrize("finish", [1, 0])
+def test_hugging_face_console_logs_buffered_behind_the_bar_take_their_steps_from_the_epoch(tmp_path, finish):
+    """A Trainer run with stdout and stderr both sent to one file (`> log 2>&1`): stdout is buffered,
+    so the printed logs come out in bursts long after the bar has run on. Their steps are then read
+    from their epoch, for a finished run (its summary gives the epochs) and an unfinished one."""
+    loop = tmp_path / "loop.py"
+    loop.write_text(HF_LOOP)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    logs = {}
+    for mode, extra in (("buffered", {}), ("unbuffered", {"PYTHONUNBUFFERED": "1"})):
+        logs[mode] = tmp_path / f"{mode}.log"
+        with logs[mode].open("w") as out:
+            subprocess.run([sys.executable, str(loop), "6000", "50", "3", str(finish)], stdout=out,
+                           stderr=subprocess.STDOUT, env={**env, **extra}, check=True)
+    last = 6000 if finish else 3600
+    buffered, unbuffered = read_run(logs["buffered"]), read_run(logs["unbuffered"])
+    assert unbuffered.steps.tolist() == list(range(50, last + 1, 50))  # the bar was right
+    assert "steps read from the progress bar" in unbuffered.notes
+    assert buffered.steps.tolist() == unbuffered.steps.tolist()
+    assert buffered.loss.tolist() == unbuffered.loss.tolist()
+    assert any("steps from the logs' epoch" in n and "ahead" in n for n in buffered.notes)

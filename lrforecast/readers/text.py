@@ -10,7 +10,9 @@ and the fields chosen as for JSONL.
 
 Python dicts printed by a training loop are read as records. The Hugging Face Trainer prints them
 without the step (`{'loss': 2.31, 'learning_rate': 5e-05, 'epoch': 0.1}`); the step is then the
-count of the progress bar (tqdm, on stderr) drawn last before the dict, so such a log needs stderr.
+count of the progress bar (tqdm, on stderr) drawn last before the dict, so such a log needs stderr;
+when buffered stdout let the bar run ahead of the dicts, it is the dict's epoch times the steps per
+epoch (_steps_from_epochs).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ KEY_VALUE = re.compile(rf"(?<![\w/.-])({KEY})(?:\s+({KEY}))?(?:\s*[:=]\s*|\s+)({
 # rank prefix `0:`)
 INDENTED = re.compile(rf"^(?:\d+:)?\s+(?:Train |Eval )?([^=:\s][^=:]*?)\s*[=:]\s*({NUM})\s*$")
 LLMC_VAL = re.compile(rf"^s:(?P<step>\d+) tel:(?P<loss>{NUM})")  # llm.c's validation loss
-HF_BAR = re.compile(r"\|\s*(\d+)/\d+ \[")  # tqdm: " 3%|▎    | 10/3000 [00:10<10:00, ..."
+HF_BAR = re.compile(r"\|\s*(\d+)/(\d+) \[")  # tqdm: " 3%|▎    | 10/3000 [00:10<10:00, ..."
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -148,11 +150,11 @@ def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, str, list[st
     drawn last before it (in captured logs the bar at the logging step ends the line the dict
     starts on). Quoted numbers ('1.178', as TRL prints them) are numbers."""
     rx = re.compile(rf"{PATTERNS['python-dicts'][1]}|{HF_BAR.pattern}")
-    records, bars, broken, last_bar = [], [], 0, None
+    records, bars, broken, last_bar, total = [], [], 0, None, None
     for line in lines:
         for item in rx.finditer(line):
             if not item.group(0).startswith("{"):
-                last_bar = int(item.group(1))
+                last_bar, total = int(item.group(1)), int(item.group(2))
                 continue
             try:
                 logs = ast.literal_eval(item.group(0))
@@ -173,10 +175,57 @@ def _read_dicts(lines: list[str], path: Path) -> tuple[Series, str, str, list[st
         raise InputError(f"{path}: Hugging Face Trainer logs without progress-bar counts before them: "
                          "the printed logs carry no step. Capture stderr too (2>&1), or read "
                          "trainer_state.json from the run's checkpoint folder")
-    cols["step"] = (np.array([np.nan if b is None else b for b in bars], dtype=float),
-                    np.array([b is not None for b in bars]))
+    steps = np.array([np.nan if b is None else b for b in bars], dtype=float)
+    how = ["steps read from the progress bar"]
+    if (fixed := _steps_from_epochs(records, steps, total)) is not None:
+        steps, how = fixed
+    cols["step"] = (steps, np.isfinite(steps))
     series, _ = columns_to_series(cols, str(path), "step")
-    return series, "progress bar", "hf-trainer", ["steps read from the progress bar"] + notes
+    return series, "progress bar", "hf-trainer", how + notes
+
+
+def _steps_from_epochs(records: list[dict], bars: np.ndarray, total: int | None
+                       ) -> tuple[np.ndarray, list[str]] | None:
+    """The Trainer's logs as printed on stdout and its bar on stderr reach a file each in its own
+    time: stdout is buffered when it is not a terminal, so a log can come out after the bar has run
+    on (its bar count is then ahead of its step). The logs' `epoch` is their step / steps per
+    epoch, so the bar counts are right only if they are in proportion to it. If they are not, the
+    steps are epoch * steps per epoch: the bar's total over the final epoch of the run's closing
+    summary (train_runtime), or for an unfinished run the lowest bar / epoch (a count is never
+    behind its log, and the last log of each burst of buffered output is printed at its step).
+    None: the bar counts are right, or there is no epoch to tell by."""
+    epoch = np.array([r.get("epoch") if isinstance(r.get("epoch"), int | float) else np.nan
+                      for r in records], dtype=float)
+    with np.errstate(invalid="ignore"):
+        known = np.isfinite(bars) & np.isfinite(epoch) & (epoch > 0)
+    if known.sum() < 2:
+        return None
+    half = np.array([0.5 * 10.0 ** -_decimals(e) for e in epoch[known]])  # the printed epoch's rounding
+    b, e = bars[known], epoch[known]
+    # bar counts in proportion to the epochs (within a step and the epochs' rounding): they are right
+    if np.max((b - 1) / (e + half)) <= np.min((b + 1) / np.maximum(e - half, 1e-12)):
+        return None
+    final = [r["epoch"] for r in records if "train_runtime" in r and isinstance(r.get("epoch"), int | float)]
+    if total is not None and final and final[-1] > 0:
+        per_epoch = total / final[-1]
+        source = f"the bar's {total} steps over the run's {final[-1]:g} epochs"
+    else:
+        per_epoch = float(np.min(b / e))
+        source = "the lowest bar count per epoch (the run has no summary yet)"
+    steps = np.where(np.isfinite(epoch), np.round(epoch * per_epoch), np.nan)
+    off = int(np.max(np.abs(b - steps[known])))
+    return steps, [f"steps from the logs' epoch times {per_epoch:.6g} steps per epoch ({source}): the "
+                   f"progress bar ran up to {off} steps ahead of the printed logs (stdout buffered apart "
+                   "from stderr; PYTHONUNBUFFERED=1 keeps them together, trainer_state.json has the steps)"]
+
+
+def _decimals(x: float) -> int:
+    """How many decimals `repr` gives x: 0.25 -> 2; what a printed value was rounded to."""
+    text = repr(float(x))
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        return max(0, len(mantissa.partition(".")[2].rstrip("0")) - int(exp))
+    return len(text.partition(".")[2].rstrip("0"))
 
 
 def _read_key_values(lines: list[str], path: Path) -> tuple[Series, str, str, list[str]]:
