@@ -299,7 +299,7 @@ def fit_law(
         config=FitConfig(warmup_mode=warmup_mode, lam=lam, from_step=from_step, robust=robust,
                          prior=float(prior), gain_prior=float(gain)),
         horizon=max(int(d.curve.steps[-1]) for d in data),
-        total=max(int(d.curve.eta.size) for d in data),
+        total=max(int(d.schedule.total) for d in data),  # a point at step = total is past it (lr_for)
         fit_window=FitWindow(start, max(int(d.curve.steps[-1]) for d in data), float(decay)),
         runs=tuple(run_info), metrics=mean_metrics([r.metrics for r in run_info]), notes=tuple(notes),
         doubts=tuple(doubts),

@@ -123,8 +123,14 @@ class Schedule:
         return _build(self.name, self.params, total)
 
     def lr_for(self, run) -> np.ndarray:
-        """Per-step LR over the schedule's length, or up to the run's last step if it has none."""
-        return self.lr(self.total if self.total is not None else int(run.steps[-1]) + 1)
+        """Per-step LR over the schedule's length, or up to the run's last step if it has none. A run
+        whose last point is at step = total, the loss after the last update (nanoGPT, modded-nanogpt
+        and llm.c log their final validation loss there), keeps it: the LR there is the last step's."""
+        total = self.total if self.total is not None else int(run.steps[-1]) + 1
+        eta = self.lr(total)
+        if run.steps.size and int(run.steps[-1]) == total:
+            eta = np.r_[eta, eta[-1]]
+        return eta
 
 
 def fmt_value(x) -> str:

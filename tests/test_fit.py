@@ -449,3 +449,19 @@ def test_a_bad_number_of_jobs_is_refused_naming_the_variable(mpl_runs, monkeypat
     result = cli("fit", str(MPL / "25m" / "cosine_24000.csv"), "--schedule",
                  mpl_runs["runs"]["cosine_24000"])
     assert result.code == 2 and "LRFORECAST_JOBS" in result.err and "Traceback" not in result.err
+
+
+def test_the_loss_logged_after_the_last_step_is_kept_in_fit_and_evaluate():
+    """llm.c logs its final validation loss at step 19552 of a 19552-step run (after the last
+    update), as nanoGPT does: with the run's schedule given, that point is fitted and scored, not
+    dropped as beyond the schedule, and the law's default length stays the schedule's."""
+    from .conftest import REAL
+
+    run = read_run(REAL / "llmc-gpt2-124m-fineweb10b-main.log", loss_key="tel")
+    assert int(run.steps[-1]) == 19552
+    sched = parse_schedule("cosine:peak=6e-4:warmup=700:total=19552:min=0")
+    law = fit([run], [sched], law="rootpower")
+    assert law.horizon == 19552 and law.total == 19552
+    assert not [n for n in law.notes if "beyond the schedule" in n]
+    backtest = evaluate(law, run, sched)
+    assert backtest.dropped_beyond_schedule == 0 and int(backtest.steps[-1]) == 19552
