@@ -182,12 +182,14 @@ def fit_law(
     robust: bool = True,
     prior: float | None = None,
     gain_prior: float | None = None,
+    shapes: dict[str, float] | None = None,
     progress: Progress | None = None,
 ) -> Law:
     """Fit one named law. The options are FitConfig's: `prior` weighs a pull of the shape
     parameters towards their prior (default: the law's PRIOR_WEIGHT; 0 turns it off), `gain_prior`
     one of the gain towards the law's GAIN_PRIOR (default GAIN_WEIGHT; 0 turns it off), `lam`
-    fixes the momentum decay."""
+    fixes the momentum decay; `shapes` fixes shape parameters at values chosen for them (the decay
+    fold's choice, selection.py)."""
     form = get_form(law)
     gain = gain_prior
     for option, value in (("prior", prior), ("gain_prior", gain)):
@@ -199,7 +201,7 @@ def fit_law(
     elif gain is None:
         gain = form.GAIN_WEIGHT
     schedules = resolved(runs, schedules)
-    fixed = _fixed(form, {"lam": lam})
+    fixed = _fixed(form, {"lam": lam}) | _chosen(form, shapes or {})
     z_prior = prior_centre(form, fixed)
     if z_prior is None:
         prior = 0.0
@@ -344,6 +346,21 @@ def _fit_quality_notes(info: RunFit) -> list[str]:
     ratio = f"{rmse / noise:.3g}x" if noise > 0 else "well above"
     return [f"{info.name}: R2 {r2:.2f} and residuals {ratio} the log's point-to-point "
             f"scatter: the law does not describe this run well; treat forecasts from it as rough"]
+
+
+def _chosen(form, values: dict[str, float]) -> dict[str, float]:
+    """Shape parameters fixed at a chosen value, each within its search bounds."""
+    out = {}
+    for name, value in values.items():
+        param = next((p for p in shapes(form) if p.name == name), None)
+        if param is None:
+            raise InputError(f"{name} is not a shape parameter of the {form.name} law", param="shapes")
+        lo, hi = param.bounds
+        if not lo <= param.search(value) <= hi:
+            raise InputError(f"{name} = {value} is outside the {form.name} law's range for it",
+                             param="shapes")
+        out[name] = float(value)
+    return out
 
 
 def _fixed(form, values: dict[str, float | None]) -> dict[str, float]:

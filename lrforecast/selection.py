@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from . import decayfold
 from .areas import DECAY_SEEN, lr_decay
 from .backtest import evaluate
 from .errors import FitError, InputError
@@ -189,7 +190,9 @@ def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto"
         return fit_auto(runs, schedules, **options)
     if validate:
         return fit_validated(runs, schedules, law=law, **options)
-    return fit_law(runs, schedules, law=law, **options)
+    chosen, note = decayfold.choose_shape(runs, schedules, law, options)
+    fitted = fit_law(runs, schedules, law=law, **options, shapes=chosen)
+    return fitted if note is None else fitted.noted(note)
 
 
 def any_fold_judges(runs: Sequence[Run], schedules: Sequence[Schedule]) -> bool:
@@ -249,24 +252,39 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
 
 def _fit_all(runs: Sequence[Run], schedules: Sequence[Schedule], names: list[str], progress: Progress | None,
              options: dict) -> tuple[dict, dict, dict]:
-    """Each named law fitted and cross-validated: their CrossValidations, laws and fit failures.
-    All the fits go at once to run_all (the machine's cores)."""
+    """Each named law fitted and cross-validated: their CrossValidations, laws and fit failures."""
     folds = fold_plan(runs, schedules)
-    calls = [c for name in names
-             for c in [(fit_law, (runs, schedules), {"law": name, **options})]
-             + [fold_call(f, name, options) for f in folds]]
-    outcomes = run_all(calls, counter(progress, len(calls)))
+    fits = _fit_with_folds(runs, schedules, folds, names, options, progress)
     scores, laws, failures = {}, {}, {}
-    per_law = len(folds) + 1
-    for k, name in enumerate(names):
-        mine = outcomes[k * per_law:(k + 1) * per_law]
+    for name in names:
+        outcomes, note = fits[name]
         try:
-            law = value(mine[0])
-            scores[name] = scored(runs, schedules, folds, mine[1:])
-            laws[name] = law
+            law = value(outcomes[0])
+            scores[name] = scored(runs, schedules, folds, outcomes[1:])
+            laws[name] = law if note is None else law.noted(note)
         except FitError as e:  # bad input is not the law's fault: it propagates as it is
             failures[name] = str(e)
     return scores, laws, failures
+
+
+def _fit_with_folds(runs: Sequence[Run], schedules: Sequence[Schedule], folds: list[Fold], names: list[str],
+                    options: dict, progress: Progress | None) -> dict[str, tuple[list[Outcome], str | None]]:
+    """For each law, the outcomes of its fit on every run and of its fit in each fold, and the note
+    of its decay fold's choice. A law with a decay fold (decayfold.py) has its shape chosen first, by
+    each fit on the runs that fit sees only, so that the folds judge the choice too. All the fits go
+    to run_all (the machine's cores)."""
+    sets = [(list(runs), list(schedules))] + [(f.runs, f.schedules) for f in folds]
+    shape_calls = {(name, i): decayfold.decay_fold_calls(*sets[i], name, options)
+                   for name in names for i in range(len(sets))}
+    tick = counter(progress, sum(map(len, shape_calls.values())) + len(names) * len(sets))
+    done = iter(run_all([c for calls in shape_calls.values() for c in calls], tick))
+    chosen = {key: decayfold.choose(*sets[key[1]], key[0], [next(done) for _ in calls])
+              for key, calls in shape_calls.items()}
+    calls = [(fit_law, sets[i], {"law": name, **options, "shapes": chosen[name, i][0]})
+             for name in names for i in range(len(sets))]
+    outcomes = run_all(calls, tick)
+    return {name: (outcomes[k * len(sets):(k + 1) * len(sets)], chosen[name, 0][1])
+            for k, name in enumerate(names)}
 
 
 def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str,
@@ -274,9 +292,10 @@ def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: st
     """One named law, cross-validated as auto cross-validates each law, so that it keeps its refits
     and held-out error. A cross-validation that fails leaves the law as fitted, with a note."""
     folds = fold_plan(runs, schedules)
-    outcomes = run_all([(fit_law, (runs, schedules), {"law": law, **options})]
-                       + [fold_call(f, law, options) for f in folds], counter(progress, len(folds) + 1))
+    outcomes, note = _fit_with_folds(runs, schedules, folds, [law], options, progress)[law]
     fitted = value(outcomes[0])
+    if note is not None:
+        fitted = fitted.noted(note)
     try:
         score = scored(runs, schedules, folds, outcomes[1:])
     except FitError as e:

@@ -9,6 +9,7 @@ A law module in `lrforecast/laws/` is found by its module attributes, with no re
              tests/test_laws.py fits the law to curves it generates from them)
 
 and optionally IN_AUTO = False (a law fitted only when named: `--law auto` leaves it out),
+DECAY_FOLD = (name, values) (that shape parameter chosen among the values by decayfold.py),
 PRIOR_WEIGHT (the pull of the shape parameters that have a `prior` towards it),
 GAIN_PRIOR with GAIN_WEIGHT (a pull of the gain coefficient towards GAIN_PRIOR * median loss, in
 the law's LR unit: the peak), and FROM_VERSION_1 (parameters of a version-1 law file, which kept

@@ -38,6 +38,9 @@ PARAMS = (*(_SHARED[n] for n in ("L0", "A", "B", "alpha", "beta")),
           Param("p", SHAPE, grid=(0.25, 0.5, 0.75, 1.0), bounds=(0.1, 1.5), prior=0.5), _SHARED["C"])
 EXAMPLE = {"L0": 2.6, "A": 0.6, "B": 0.15, "alpha": 0.45, "beta": 0.6, "p": 0.5, "C": 0.02}
 PRIOR_WEIGHT, GAIN_PRIOR, GAIN_WEIGHT = multipower.PRIOR_WEIGHT, multipower.GAIN_PRIOR, multipower.GAIN_WEIGHT
+# p is chosen by the decay fold (decayfold.py) where the fitted runs allow one: its prior alone
+# keeps it at 0.5, which over-credits the end of a decay to zero at low peak LRs
+DECAY_FOLD = ("p", (0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0))
 
 
 def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:

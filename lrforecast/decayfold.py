@@ -1,0 +1,107 @@
+"""The decay fold: a shape parameter chosen by how well the law forecasts the rest of an LR decay.
+
+How much the last, low-LR part of a decay gains is what ranks cooldowns, and the runs at hand rarely
+pin it down: the root-power law's p (how a drop's gain grows as the LR falls) sits at its prior
+wherever it is searched. A law that declares DECAY_FOLD = (name, values) has that parameter chosen
+here instead: every run whose LR falls by half or more by its last point is cut where its LR has
+fallen half way, the law is fitted on the runs so cut with the parameter fixed at each value, and the
+value that forecasts the rest of the cut runs best (mean PredE of their points after the cut) is
+kept. The fold says which value only when the law follows the decay at all: when even the best
+value is off by more than TRUST, the parameter is searched as usual, pulled towards its prior.
+
+On the transfer tasks of ../shared/data/schaipp124m (benchmarks/transfer.py) the fold keeps p near
+0.6 at peak LRs 1e-4 and 5e-4 and 0.4-0.5 at 2e-3, where its prior is 0.5 at every peak LR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .backtest import evaluate
+from .errors import FitError, InputError
+from .fitting import fit_law
+from .laws import LAWS
+from .parallel import Call, run_all
+from .run import Run
+from .schedules import Schedule
+
+HALF = 0.5  # a run is cut where its LR has fallen this share of its whole fall
+MIN_FALL = 0.5  # ... if its LR falls by at least this share of its peak by its last point
+MIN_AFTER = 3  # points of a cut run after its cut, at least
+# The best value's error above which the fold is not trusted (PredE, a fraction of the loss): on the
+# transfer tasks the fold errs 0.03-0.4% where the law follows the decay and 0.5-4% at peak LR 2e-3
+# fitted on a 20% cooldown, where every value of p misses the loss's lag behind the LR.
+TRUST = 0.003
+
+
+def _cut(run: Run, step: int) -> Run:
+    keep = run.steps <= step
+    return Run(run.name, run.steps[keep], run.loss[keep], None if run.lr is None else run.lr[keep],
+               run.source, run.format, list(run.notes))
+
+
+def cut_points(runs: Sequence[Run], schedules: Sequence[Schedule]) -> list[int | None]:
+    """For each run, the step it is cut at (None: it is fitted whole, its LR falls too little or
+    too few points follow the cut)."""
+    out: list[int | None] = []
+    for run, sched in zip(runs, schedules, strict=True):
+        eta = sched.lr_for(run)[: int(run.steps[-1]) + 1]
+        top = int(np.argmax(eta))
+        peak, end = float(eta[top]), float(eta[-1])
+        mid = None
+        if peak > 0 and end <= (1 - MIN_FALL) * peak:
+            after = np.flatnonzero(eta[top:] <= peak - HALF * (peak - end))
+            mid = int(top + after[0])
+            if int((run.steps > mid).sum()) < MIN_AFTER:
+                mid = None
+        out.append(mid)
+    return out
+
+
+def decay_fold_calls(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, options: dict
+                     ) -> list[Call]:
+    """The fits of the decay fold of `law` (none: the law declares no DECAY_FOLD or no run decays
+    enough)."""
+    spec = getattr(LAWS[law], "DECAY_FOLD", None)
+    cuts = cut_points(runs, schedules)
+    if spec is None or all(c is None for c in cuts):
+        return []
+    name, values = spec
+    cut = [r if c is None else _cut(r, c) for r, c in zip(runs, cuts, strict=True)]
+    return [(fit_law, (cut, list(schedules)), {"law": law, **options, "shapes": {name: v}}) for v in values]
+
+
+def choose(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, outcomes: list
+           ) -> tuple[dict[str, float], str | None]:
+    """The shape to fix ({} for none) and a note saying why, from the decay fold's fits."""
+    if not outcomes:
+        return {}, None
+    name, values = LAWS[law].DECAY_FOLD
+    cuts = cut_points(runs, schedules)
+    errors = {}
+    for v, (ok, fitted) in zip(values, outcomes, strict=True):
+        if not ok:
+            if isinstance(fitted, FitError | InputError):
+                continue
+            raise fitted
+        errors[v] = float(np.mean([evaluate(fitted, r, s, from_step=c + 1).metrics["PredE"]
+                                   for r, s, c in zip(runs, schedules, cuts, strict=True) if c is not None]))
+    if not errors:
+        return {}, None
+    best = min(errors, key=errors.get)
+    scores = ", ".join(f"{v:g}: {100 * e:.3g}%" for v, e in errors.items())
+    what = ("fitted with each decaying run cut where its LR had fallen half way, the error forecasting "
+            f"the rest, by {name}: {scores}")
+    if errors[best] > TRUST:
+        return {}, (f"{name} left to its search: the decay fold cannot tell ({what}; over "
+                    f"{100 * TRUST:g}% at best, so the law does not follow the decay closely enough)")
+    return {name: best}, f"{name} = {best:g}, chosen by the decay fold ({what})"
+
+
+def choose_shape(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, options: dict,
+                 on_fit: Callable[[], None] | None = None) -> tuple[dict[str, float], str | None]:
+    """The decay fold of `law` run and read (see module doc)."""
+    calls = decay_fold_calls(runs, schedules, law, options)
+    return choose(runs, schedules, law, run_all(calls, on_fit))
