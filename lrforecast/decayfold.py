@@ -5,12 +5,13 @@ pin it down: the root-power law's p (how a drop's gain grows as the LR falls) si
 wherever it is searched. A law that declares DECAY_FOLD = (name, values) has that parameter chosen
 here instead: every run whose LR falls by half or more by its last point is cut where its LR has
 fallen half way, the law is fitted on the runs so cut with the parameter fixed at each value, and the
-value that forecasts the rest of the cut runs best (mean PredE of their points after the cut) is
-kept. The fold says which value only when the law follows the decay at all: when even the best
-value is off by more than TRUST, the parameter is searched as usual, pulled towards its prior.
+value that forecasts the rest of the cut runs best (mean TrendE of their points after the cut: PredE
+against the run's trend, PredE itself for a clean log) is kept. The fold says which value only when
+the law follows the decay at all: when even the best value is off by more than TRUST, the parameter
+is searched as usual, pulled towards its prior.
 
-On the transfer tasks of ../shared/data/schaipp124m (benchmarks/transfer.py) the fold keeps p near
-0.6 at peak LRs 1e-4 and 5e-4 and 0.4-0.5 at 2e-3, where its prior is 0.5 at every peak LR.
+On the transfer tasks of ../shared/data/schaipp124m (benchmarks/transfer.py) the fold keeps p at
+0.6-1 at peak LRs 1e-4 and 5e-4 and 0.4-0.5 at 2e-3, where the prior alone gives 0.5 everywhere.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from .schedules import Schedule
 
 HALF = 0.5  # a run is cut where its LR has fallen this share of its whole fall
 MIN_FALL = 0.5  # ... if its LR falls by at least this share of its peak by its last point
-MIN_AFTER = 3  # points of a cut run after its cut, at least
-# The best value's error above which the fold is not trusted (PredE, a fraction of the loss): on the
+MIN_AFTER = 3  # points of a cut run's decay before its cut and after it, at least
+# The best value's error above which the fold is not trusted (TrendE, a fraction of the loss): on the
 # transfer tasks the fold errs 0.03-0.4% where the law follows the decay and 0.5-4% at peak LR 2e-3
 # fitted on a 20% cooldown, where every value of p misses the loss's lag behind the LR.
 TRUST = 0.003
@@ -44,7 +45,7 @@ def _cut(run: Run, step: int) -> Run:
 
 def cut_points(runs: Sequence[Run], schedules: Sequence[Schedule]) -> list[int | None]:
     """For each run, the step it is cut at (None: it is fitted whole, its LR falls too little or
-    too few points follow the cut)."""
+    too few of its points lie in its decay before the cut or after it)."""
     out: list[int | None] = []
     for run, sched in zip(runs, schedules, strict=True):
         eta = sched.lr_for(run)[: int(run.steps[-1]) + 1]
@@ -54,7 +55,9 @@ def cut_points(runs: Sequence[Run], schedules: Sequence[Schedule]) -> list[int |
         if peak > 0 and end <= (1 - MIN_FALL) * peak:
             after = np.flatnonzero(eta[top:] <= peak - HALF * (peak - end))
             mid = int(top + after[0])
-            if int((run.steps > mid).sum()) < MIN_AFTER:
+            # points of the decay on both sides of the cut (a log may start part-way down a decay)
+            before = int(((run.steps > top) & (run.steps <= mid)).sum())
+            if min(before, int((run.steps > mid).sum())) < MIN_AFTER:
                 mid = None
         out.append(mid)
     return out
@@ -86,7 +89,7 @@ def choose(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, outcome
             if isinstance(fitted, FitError | InputError):
                 continue
             raise fitted
-        errors[v] = float(np.mean([evaluate(fitted, r, s, from_step=c + 1).metrics["PredE"]
+        errors[v] = float(np.mean([evaluate(fitted, r, s, from_step=c + 1).metrics["TrendE"]
                                    for r, s, c in zip(runs, schedules, cuts, strict=True) if c is not None]))
     if not errors:
         return {}, None

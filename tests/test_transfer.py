@@ -119,3 +119,21 @@ def test_the_decay_fold_is_not_trusted_where_the_law_misses_the_cooldown():
     assert any("decay fold cannot tell" in n for n in law.notes)
     assert not any("chosen by the decay fold" in n for n in law.notes)
     assert decayfold.TRUST < 0.01
+
+
+@pytest.mark.slow
+def test_a_log_that_starts_part_way_down_its_decay_fits_with_the_decay_fold(tmp_path):
+    """The 124M per-batch logs of a 20% and a 60% cooldown start at their branch (steps 20050 and
+    10050), with their logged LRs: in the horizon fold the 60% one is cut before its first point
+    would be, and the decay fold must leave it whole rather than fit an empty run (exit 4 once)."""
+    from lrforecast import parse_schedule, read_runs
+
+    lines = (SCHAIPP / "lr0.0005_50k_constant.train.csv").read_text().splitlines()
+    constant = tmp_path / "constant.csv"
+    kept = [r for r in lines[1:] if float(r.split(",")[0]) < 25000]
+    constant.write_text("\n".join([lines[0], *kept]) + "\n")
+    paths = [constant] + [SCHAIPP / f"lr0.0005_25k_wsd-lin{c}.train.csv" for c in ("0.2", "0.6")]
+    runs = read_runs(paths)
+    assert int(runs[2].steps[0]) > 10000
+    law = fit(runs, [parse_schedule("log")] * 3)
+    assert law.held_out is not None and np.isfinite(law.params["L0"])
