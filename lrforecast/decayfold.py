@@ -35,10 +35,16 @@ MIN_AFTER = 3  # points of a cut run's decay before its cut and after it, at lea
 # transfer tasks the fold errs 0.03-0.4% where the law follows the decay and 0.5-4% at peak LR 2e-3
 # fitted on a 20% cooldown, where every value of p misses the loss's lag behind the LR.
 TRUST = 0.003
+TRIAL_POINTS = 200  # points per run of the trial fits, at most (a long log is thinned evenly)
 
 
-def _cut(run: Run, step: int) -> Run:
-    keep = run.steps <= step
+def _cut(run: Run, step: int | None) -> Run:
+    """The run's points up to `step` (all: None), at most TRIAL_POINTS of them, evenly spread."""
+    keep = run.steps <= (run.steps[-1] if step is None else step)
+    idx = np.flatnonzero(keep)
+    if idx.size > TRIAL_POINTS:
+        keep = np.zeros_like(keep)
+        keep[idx[np.unique(np.linspace(0, idx.size - 1, TRIAL_POINTS).astype(np.int64))]] = True
     return Run(run.name, run.steps[keep], run.loss[keep], None if run.lr is None else run.lr[keep],
                run.source, run.format, list(run.notes))
 
@@ -72,8 +78,9 @@ def decay_fold_calls(runs: Sequence[Run], schedules: Sequence[Schedule], law: st
     if spec is None or all(c is None for c in cuts):
         return []
     name, values = spec
-    cut = [r if c is None else _cut(r, c) for r, c in zip(runs, cuts, strict=True)]
-    return [(fit_law, (cut, list(schedules)), {"law": law, **options, "shapes": {name: v}}) for v in values]
+    cut = [_cut(r, c) for r, c in zip(runs, cuts, strict=True)]
+    return [(fit_law, (cut, list(schedules)), {"law": law, **options, "shapes": {name: v}, "refine": 1})
+            for v in values]
 
 
 def choose(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, outcomes: list

@@ -183,13 +183,15 @@ def fit_law(
     prior: float | None = None,
     gain_prior: float | None = None,
     shapes: dict[str, float] | None = None,
+    refine: int = N_REFINE,
     progress: Progress | None = None,
 ) -> Law:
     """Fit one named law. The options are FitConfig's: `prior` weighs a pull of the shape
     parameters towards their prior (default: the law's PRIOR_WEIGHT; 0 turns it off), `gain_prior`
     one of the gain towards the law's GAIN_PRIOR (default GAIN_WEIGHT; 0 turns it off), `lam`
     fixes the momentum decay; `shapes` fixes shape parameters at values chosen for them (the decay
-    fold's choice, selection.py)."""
+    fold's choice, decayfold.py); `refine` is how many of the best grid points are refined (the
+    decay fold's trial fits refine one)."""
     form = get_form(law)
     gain = gain_prior
     for option, value in (("prior", prior), ("gain_prior", gain)):
@@ -238,25 +240,25 @@ def fit_law(
     mesh = np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1)
     values = np.full(len(mesh), np.inf)
     # The grid in order of its prior penalty: the objective is at least the penalty, so once the
-    # penalty reaches the N_REFINE-th best objective so far no later point can join the best, and
+    # penalty reaches the `refine`-th best objective so far no later point can join the best, and
     # the rest of the grid is skipped (the same starts as the whole grid, in a fraction of the time).
     penalties = prior * np.nansum((mesh - z_prior) ** 2, axis=1) if prior else np.zeros(len(mesh))
     for n, i in enumerate(np.argsort(penalties, kind="stable")):
-        if n >= N_REFINE and penalties[i] > np.partition(values, N_REFINE - 1)[N_REFINE - 1]:
+        if n >= refine and penalties[i] > np.partition(values, refine - 1)[refine - 1]:
             break
         values[i] = objective(mesh[i])
         if progress is not None and (n % 16 == 0 or n == len(mesh) - 1):
-            progress(n + 1, len(mesh) + N_REFINE)
+            progress(n + 1, len(mesh) + refine)
     from scipy.optimize import minimize  # here, not at the top: scipy.optimize is slow to import
 
     best_z, best_f = None, np.inf
-    for k, i in enumerate(np.argsort(values)[:N_REFINE]):
+    for k, i in enumerate(np.argsort(values)[:refine]):
         res = minimize(objective, mesh[i], method="L-BFGS-B", bounds=bounds,
                        options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 500})
         if res.fun < best_f:
             best_z, best_f = res.x, float(res.fun)
         if progress is not None:
-            progress(len(mesh) + k + 1, len(mesh) + N_REFINE)
+            progress(len(mesh) + k + 1, len(mesh) + refine)
     if best_z is None or not np.isfinite(best_f):
         raise FitError("the fit did not converge to finite parameters; check the runs and schedules")
     theta = decode(form, best_z, fixed)

@@ -7,14 +7,19 @@ from collections.abc import Callable
 Progress = Callable[[int, int], None]
 
 
-def counter(progress: Progress | None, total: int) -> Callable[[], None]:
-    """A callback that reports one more of `total` steps done to `progress`."""
-    done = 0
+class Counter:
+    """A callback that reports one more of `total` steps done to `progress`; `total` may grow as
+    more work is found."""
 
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
 
-    return tick
+    def __call__(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def counter(progress: Progress | None, total: int) -> Counter:
+    """A Counter of `total` steps reporting to `progress`."""
+    return Counter(progress, total)

@@ -274,12 +274,18 @@ def _fit_with_folds(runs: Sequence[Run], schedules: Sequence[Schedule], folds: l
     each fit on the runs that fit sees only, so that the folds judge the choice too. All the fits go
     to run_all (the machine's cores)."""
     sets = [(list(runs), list(schedules))] + [(f.runs, f.schedules) for f in folds]
-    shape_calls = {(name, i): decayfold.decay_fold_calls(*sets[i], name, options)
-                   for name in names for i in range(len(sets))}
-    tick = counter(progress, sum(map(len, shape_calls.values())) + len(names) * len(sets))
-    done = iter(run_all([c for calls in shape_calls.values() for c in calls], tick))
-    chosen = {key: decayfold.choose(*sets[key[1]], key[0], [next(done) for _ in calls])
-              for key, calls in shape_calls.items()}
+    chosen: dict[tuple[str, int], tuple[dict, str | None]] = {}
+    tick = counter(progress, len(names) * len(sets))
+    # first the decay fold on every run; on the folds' runs only where that one was trusted (where it
+    # cannot tell on all the runs, the folds' fits search the shape as the fit on all the runs does)
+    for stage in ([0], range(1, len(sets))):
+        calls = {(name, i): decayfold.decay_fold_calls(*sets[i], name, options) for name in names
+                 for i in stage if i == 0 or chosen[name, 0][0]}
+        tick.total += sum(map(len, calls.values()))
+        done = iter(run_all([c for cs in calls.values() for c in cs], tick))
+        chosen |= {key: decayfold.choose(*sets[key[1]], key[0], [next(done) for _ in cs])
+                   for key, cs in calls.items()}
+    chosen = {(name, i): chosen.get((name, i), ({}, None)) for name in names for i in range(len(sets))}
     calls = [(fit_law, sets[i], {"law": name, **options, "shapes": chosen[name, i][0]})
              for name in names for i in range(len(sets))]
     outcomes = run_all(calls, tick)

@@ -40,7 +40,7 @@ EXAMPLE = {"L0": 2.6, "A": 0.6, "B": 0.15, "alpha": 0.45, "beta": 0.6, "p": 0.5,
 PRIOR_WEIGHT, GAIN_PRIOR, GAIN_WEIGHT = multipower.PRIOR_WEIGHT, multipower.GAIN_PRIOR, multipower.GAIN_WEIGHT
 # p is chosen by the decay fold (decayfold.py) where the fitted runs allow one: its prior alone
 # keeps it at 0.5, which over-credits the end of a decay to zero at low peak LRs
-DECAY_FOLD = ("p", (0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0))
+DECAY_FOLD = ("p", (0.4, 0.5, 0.6, 0.7, 0.85, 1.0))
 
 
 def basis(curve: Curve, theta: dict[str, float], mode: str, cache: dict | None = None) -> np.ndarray:
