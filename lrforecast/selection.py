@@ -22,6 +22,9 @@ picks the cooldown far better than the multi-power law (mean regret 0.0004 again
 5e-4, 0.0006 against 0.0057 at 2e-3), whose folds there cannot tell them apart; on the multi-power
 law's own runs (../shared/data/mpl) the multi-power law is lower on every judging fold and is kept.
 
+A law with a decay fold (decayfold.py: the root-power law's p) has that shape chosen first, in the
+fit on all the runs and, where that choice was trusted, again in each fold on the fold's own runs.
+
 The fold laws are kept as the law's `refits` (leave-one-out ones, or the horizon one for a single
 run): how much a forecast moves between them is how sure it can be.
 """
