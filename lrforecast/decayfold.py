@@ -22,7 +22,7 @@ import numpy as np
 
 from .backtest import evaluate
 from .errors import FitError, InputError
-from .fitting import fit_law
+from .fitting import fit_law, thinned
 from .laws import LAWS
 from .parallel import Call, run_all
 from .run import Run
@@ -40,13 +40,7 @@ TRIAL_POINTS = 200  # points per run of the trial fits, at most (a long log is t
 
 def _cut(run: Run, step: int | None) -> Run:
     """The run's points up to `step` (all: None), at most TRIAL_POINTS of them, evenly spread."""
-    keep = run.steps <= (run.steps[-1] if step is None else step)
-    idx = np.flatnonzero(keep)
-    if idx.size > TRIAL_POINTS:
-        keep = np.zeros_like(keep)
-        keep[idx[np.unique(np.linspace(0, idx.size - 1, TRIAL_POINTS).astype(np.int64))]] = True
-    return Run(run.name, run.steps[keep], run.loss[keep], None if run.lr is None else run.lr[keep],
-               run.source, run.format, list(run.notes))
+    return run.subset(thinned(run.steps <= (run.steps[-1] if step is None else step), TRIAL_POINTS))
 
 
 def cut_points(runs: Sequence[Run], schedules: Sequence[Schedule]) -> list[int | None]:

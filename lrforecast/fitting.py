@@ -101,10 +101,8 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
             notes += _alignment_notes(run, sched, eta)
         keep = inside & (run.steps >= start)
         if keep.sum() > MAX_POINTS:  # evenly thinned: the fit's cost stays bounded on long logs
-            idx = np.flatnonzero(keep)
-            keep = np.zeros_like(keep)
-            keep[idx[np.unique(np.linspace(0, idx.size - 1, MAX_POINTS).astype(np.int64))]] = True
-            notes.append(f"{run.name}: fitted on {MAX_POINTS} of its {idx.size} points, evenly spaced")
+            notes.append(f"{run.name}: fitted on {MAX_POINTS} of its {int(keep.sum())} points, evenly spaced")
+            keep = thinned(keep, MAX_POINTS)
         if keep.sum() < 3:
             raise InputError(
                 f"{run.name}: only {int(keep.sum())} points between step {start} and the schedule's end "
@@ -112,6 +110,17 @@ def prepare(runs: Sequence[Run], schedules: Sequence[Schedule], from_step: int |
             )
         data.append(FitData(run, sched, Curve(eta, run.steps[keep], sched.warmup, unit), run.loss[keep]))
     return data, notes, start
+
+
+def thinned(keep: np.ndarray, at_most: int) -> np.ndarray:
+    """`keep` with at most `at_most` of its True entries left, evenly spread (the first and last
+    kept)."""
+    idx = np.flatnonzero(keep)
+    if idx.size <= at_most:
+        return keep
+    out = np.zeros_like(keep)
+    out[idx[np.unique(np.linspace(0, idx.size - 1, at_most).astype(np.int64))]] = True
+    return out
 
 
 def _alignment_notes(run: Run, sched: Schedule, eta: np.ndarray) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -137,6 +137,11 @@ class Run:
             lr = None
         return cls(name=name, steps=steps, loss=loss, lr=lr, source=source, format=format, notes=notes,
                    fields=dict(fields or {}))
+
+    def subset(self, keep: np.ndarray) -> Run:
+        """The run's points where `keep` is True, its name, provenance and notes as they are."""
+        return replace(self, steps=self.steps[keep], loss=self.loss[keep],
+                       lr=None if self.lr is None else self.lr[keep], notes=list(self.notes))
 
     def logged_lr_every_step(self) -> np.ndarray | None:
         """The logged LR as a per-step array (index = step) if it is logged at every step, else None.

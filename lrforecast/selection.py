@@ -61,9 +61,7 @@ MAX_LORO_FOLDS = 4  # with many runs, leave out at most this many (evenly spread
 
 def head(run: Run, fraction: float) -> Run:
     """The first `fraction` of a run's steps."""
-    keep = run.steps <= run.steps[0] + fraction * (run.steps[-1] - run.steps[0])
-    return Run(run.name, run.steps[keep], run.loss[keep], None if run.lr is None else run.lr[keep],
-               run.source, run.format, list(run.notes))
+    return run.subset(run.steps <= run.steps[0] + fraction * (run.steps[-1] - run.steps[0]))
 
 
 def left_out(n_runs: int) -> list[int]:
