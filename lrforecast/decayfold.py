@@ -16,7 +16,7 @@ On the transfer tasks of ../shared/data/schaipp124m (benchmarks/transfer.py) the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -104,8 +104,7 @@ def choose(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, outcome
     return {name: best}, f"{name} = {best:g}, chosen by the decay fold ({what})"
 
 
-def choose_shape(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, options: dict,
-                 on_fit: Callable[[], None] | None = None) -> tuple[dict[str, float], str | None]:
+def choose_shape(runs: Sequence[Run], schedules: Sequence[Schedule], law: str, options: dict
+                 ) -> tuple[dict[str, float], str | None]:
     """The decay fold of `law` run and read (see module doc)."""
-    calls = decay_fold_calls(runs, schedules, law, options)
-    return choose(runs, schedules, law, run_all(calls, on_fit))
+    return choose(runs, schedules, law, run_all(decay_fold_calls(runs, schedules, law, options)))
