@@ -167,13 +167,14 @@ def _solve(X: np.ndarray, y: np.ndarray, robust: bool, extra: tuple[np.ndarray, 
     return coef, obj
 
 
-def _gain_equation(form, weight: float, y: np.ndarray, scale: float) -> tuple[np.ndarray, float] | None:
-    """The pull of the annealing coefficient towards form.GAIN_PRIOR * median loss per unit of the
-    law's LR unit, the peak LR (see laws/multipower.py), as an equation whose squared error weighs
-    `weight` in objective units."""
+def _gain_equation(form, weight: float, y: np.ndarray, scale: float, centre: float = 1.0
+                   ) -> tuple[np.ndarray, float] | None:
+    """The pull of the annealing coefficient towards `centre` * form.GAIN_PRIOR * median loss per
+    unit of the law's LR unit, the peak LR (see laws/multipower.py), as an equation whose squared
+    error weighs `weight` in objective units."""
     if not weight:
         return None
-    target = form.GAIN_PRIOR * float(np.median(y))  # the gain in the law's unit, the peak LR
+    target = centre * form.GAIN_PRIOR * float(np.median(y))  # the gain in the law's unit, the peak LR
     root = np.sqrt(weight / scale)
     row = np.zeros(len(linear(form)))
     row[column(form, GAIN)] = root / target
@@ -193,6 +194,7 @@ def fit_law(
     gain_prior: float | None = None,
     shapes: dict[str, float] | None = None,
     refine: int = N_REFINE,
+    gain_centre: float = 1.0,
     progress: Progress | None = None,
 ) -> Law:
     """Fit one named law. The options are FitConfig's: `prior` weighs a pull of the shape
@@ -235,7 +237,7 @@ def fit_law(
     y = np.concatenate([d.y for d in data])
     cache: dict = {}
     scale = 1e6 / y.size  # keeps the objective O(1) for the optimiser's tolerances
-    extra = _gain_equation(form, gain, y, scale)
+    extra = _gain_equation(form, gain, y, scale, gain_centre)
 
     def objective(z) -> float:
         theta = decode(form, z, fixed)
@@ -246,7 +248,8 @@ def fit_law(
         return _solve(X, y, robust, extra)[1] * scale + penalty
 
     grids, bounds = search_space(form, fixed)
-    mesh = np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1)
+    mesh = (np.stack([g.ravel() for g in np.meshgrid(*grids, indexing="ij")], axis=1) if grids
+            else np.zeros((1, 0)))  # every shape fixed: only the linear parameters are fitted
     values = np.full(len(mesh), np.inf)
     # The grid in order of its prior penalty: the objective is at least the penalty, so once the
     # penalty reaches the `refine`-th best objective so far no later point can join the best, and
@@ -260,8 +263,8 @@ def fit_law(
             progress(n + 1, len(mesh) + refine)
     from scipy.optimize import minimize  # here, not at the top: scipy.optimize is slow to import
 
-    best_z, best_f = None, np.inf
-    for k, i in enumerate(np.argsort(values)[:refine]):
+    best_z, best_f = (None, np.inf) if grids else (mesh[0], float(values[0]))
+    for k, i in enumerate(np.argsort(values)[:refine] if grids else ()):
         res = minimize(objective, mesh[i], method="L-BFGS-B", bounds=bounds,
                        options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 500})
         if res.fun < best_f:

@@ -39,6 +39,7 @@ import numpy as np
 from . import decayfold
 from .areas import DECAY_SEEN, lr_decay
 from .backtest import evaluate
+from .envelope import with_gain_envelope
 from .errors import FitError, InputError
 from .fitting import fit_law, resolved
 from .forecast import BLIND_TO_DECAY
@@ -248,7 +249,8 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
         best = best.noted(f"law auto: {chosen} chosen ({why}); its error on unseen steps is unknown")
     elif alone:
         best = best.noted(f"law auto: {chosen} chosen ({why})")
-    return with_validation(replace(best, selection=selection), scores[chosen])
+    return with_gain_envelope(with_validation(replace(best, selection=selection), scores[chosen]), runs,
+                              schedules, options)
 
 
 def _fit_all(runs: Sequence[Run], schedules: Sequence[Schedule], names: list[str], progress: Progress | None,
@@ -307,7 +309,7 @@ def fit_validated(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: st
         score = scored(runs, schedules, folds, outcomes[1:])
     except FitError as e:
         return fitted.noted(f"its held-out error is unknown: fitting it without one run failed ({e})")
-    fitted = with_validation(fitted, score)
+    fitted = with_gain_envelope(with_validation(fitted, score), runs, schedules, options)
     if score.mean:
         fitted = fitted.noted(f"held-out error: {100 * score.mean[SCORE]:.3g}% of the loss, the {HOW}")
     return fitted
