@@ -55,7 +55,7 @@ def evaluate(law: Law, run: Run, schedule: Schedule, from_step: int | None = Non
     pred = law.predict_lr(eta, steps, schedule.warmup)
     y = run.loss[keep]
     noise = noise_level(y)
-    interval = forecast_range(law, *refit_spread(law, eta, steps, schedule.warmup, pred))
+    interval = forecast_range(law, *refit_spread(law, eta, steps, schedule.warmup, pred), eta)
     return Backtest(run.name, run.source, schedule.spec, int(keep.sum()), int((run.steps >= eta.size).sum()),
                     {**curve_metrics(y, pred), "TrendE": trend_error(y, pred, noise),
                      "EndE": end_error(y, pred, noise)},

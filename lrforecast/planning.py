@@ -21,6 +21,7 @@ from .forecast import (
     held_out_end_error,
     law_defaults,
     predict,
+    range_error,
     refuse_unlearned_decay,
     validity_warnings,
 )
@@ -131,7 +132,8 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
                              f"than {lo} steps)")
         refuse_unlearned_decay(law, spec, schedule.lr(hi))
         steps = shortest_length(law, schedule, target, lo, hi)
-        spread = None if err is None else _spread(models, schedule, target, err, lo, hi)
+        spread = (None if err is None else
+                  _spread(models, schedule, target, range_error(law, schedule.lr(hi)), lo, hi))
         total = steps or hi
         eta = schedule.lr(total)
         at_length = Schedule(schedule.name, {**schedule.params, "total": total}, schedule.label)

@@ -133,7 +133,7 @@ def comparison_rows(cmp: Comparison) -> list[dict]:
         if cmp.at is not None:
             row["loss_at"] = p.loss_at(cmp.at)
         spread = cmp.spread(p)
-        if (interval := forecast_range(cmp.law, *(spread or (cmp.key(p), cmp.key(p))))) is not None:
+        if (interval := forecast_range(cmp.law, *(spread or (cmp.key(p), cmp.key(p))), p.lr)) is not None:
             row["range"] = [float(v) for v in interval]
         if spread is not None:
             wins, n = cmp.first_in_refits(p)
