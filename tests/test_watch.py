@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from lrforecast.metrics import noise_level, trend_window
 from lrforecast.readers import read_run
 from lrforecast.schedules import parse_schedule
 from lrforecast.watching import follow
@@ -15,6 +16,13 @@ from .conftest import REAL
 
 LOG = "llmc-gpt2-124m-fineweb10b-main.log"
 SCHEDULE = "cosine:peak=6e-4:warmup=700:min=0:total=19552"  # llm.c's: 700 warmup steps, cosine to 0
+
+
+def _final_loss() -> float:
+    """The run's real final loss as `evaluate` measures a noisy log's end: the mean of its last k
+    per-batch losses, k enough to average their scatter down to 0.1% of the loss (120 here)."""
+    loss = read_run(REAL / LOG).loss
+    return float(np.mean(loss[-trend_window(loss, noise_level(loss)):]))
 
 
 def _lines(share: float) -> bytes:
@@ -38,7 +46,7 @@ def test_watch_follows_a_log_written_while_it_runs(tmp_path):
                                        target=3.4)]
     assert [u.done for u in updates] == [False, False, True]
     assert np.all(np.diff([u.step for u in updates]) > 0)
-    real = float(np.mean(read_run(REAL / LOG).loss[-100:]))
+    real = _final_loss()
     last = updates[-1]
     assert last.final_range[0] <= real <= last.final_range[1] and abs(last.final_loss - real) < 0.01
     assert all(u.target_step is not None and u.target_steps[0] <= u.target_step for u in updates)
@@ -58,3 +66,20 @@ def test_watch_once_json_gives_one_forecast_of_a_run_in_progress(cli, tmp_path):
     short.write_bytes(_lines(0.0001))
     assert cli("watch", short, "--schedule", SCHEDULE, "--once").code == 2
     assert cli("watch", path, "--schedule", "cosine:peak=6e-4").code == 2  # no total
+
+
+@pytest.mark.slow
+def test_watch_once_on_part_of_a_cosine_gives_a_range_that_holds_where_the_run_ends(cli, tmp_path):
+    """From the first 40% of the log the fit has seen a third of the decay, and the law credits the
+    rest with too little (the forecast ends 1.6% too high): the range must say so. Its gain
+    envelope and its error per unit of unseen decay (envelope.py, forecast.range_error) make it
+    hold the real final loss. (From 60% it does not yet: README, watch.)"""
+    path = tmp_path / "main.log"
+    path.write_bytes(_lines(0.4))
+    r = cli("watch", path, "--schedule", SCHEDULE, "--once", "--json")
+    assert r.code == 0, r.err
+    (update,) = [json.loads(line) for line in r.out.splitlines()]
+    real = _final_loss()
+    low, high = update["final_range"]
+    assert low <= real <= high
+    assert update["final_loss"] > real  # what the range is for: the forecast alone misses
