@@ -67,11 +67,11 @@ def test_when_no_fold_can_judge_a_decay_auto_fits_only_the_default_law():
     """A constant run and one cooldown: leaving either out fits or forecasts no decay, and the first
     third of the cooldown run has none, so `choose` would keep the default whatever the others
     score. Auto fits it alone, with its cross-validation (refits and held-out error) as before."""
-    from lrforecast.selection import PREFERRED, any_fold_judges
+    from lrforecast.selection import MIN_JUDGING, PREFERRED, judging_folds
 
     task = next(t for t in schaipp.tasks() if t.name == "5e-4 wsd-15k")
     runs, schedules = task.inputs()
-    assert not any_fold_judges(runs, schedules)
+    assert judging_folds(runs, schedules) == 0
     law = fit(runs, schedules)
     assert law.name == PREFERRED and set(law.selection.cv) == {PREFERRED}
     assert law.held_out is not None and law.refits
@@ -79,7 +79,7 @@ def test_when_no_fold_can_judge_a_decay_auto_fits_only_the_default_law():
     assert law.params == alone.params and law.held_out.TrendE == alone.held_out.TrendE
     # two cooldowns: leaving one out fits the other and forecasts a decay, so every law is fitted
     horizon = next(t for t in schaipp.tasks() if t.name == "5e-4 horizon-25k-50k")
-    assert any_fold_judges(*horizon.inputs())
+    assert judging_folds(*horizon.inputs()) >= MIN_JUDGING
 
 
 def _final_mae(law, task) -> float:
