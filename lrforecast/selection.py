@@ -220,7 +220,8 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
     fewer than MIN_JUDGING folds can judge a decay, `choose` would keep the default law whatever the
     others score, so only it is fitted (the others too if it fails)."""
     names = [n for n, form in LAWS.items() if getattr(form, "IN_AUTO", True) and fixes_apply(n, options)]
-    alone = PREFERRED in names and judging_folds(runs, schedules) < MIN_JUDGING
+    judging = judging_folds(runs, schedules)
+    alone = PREFERRED in names and judging < MIN_JUDGING
     scores, laws, failures = _fit_all(runs, schedules, [PREFERRED] if alone else names, progress, options)
     if alone and not laws:
         alone = False
@@ -235,8 +236,9 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
     if alone and not scores[PREFERRED].mean:
         chosen, why = PREFERRED, "too few points to hold any out and fit the rest, so the default"
     elif alone:
-        chosen, why = PREFERRED, (f"no fold was fitted on an LR decay and forecasts one, so none can judge; "
-                                  f"the default {PREFERRED}, the other laws not fitted")
+        chosen, why = PREFERRED, (f"{'no' if judging == 0 else f'only {judging}'} fold was fitted on an LR "
+                                  f"decay and forecasts one, too few to judge the laws by; the default "
+                                  f"{PREFERRED}, the other laws not fitted")
     else:
         chosen, why = choose(scores)
     best = laws[chosen]

@@ -82,6 +82,19 @@ def test_when_no_fold_can_judge_a_decay_auto_fits_only_the_default_law():
     assert judging_folds(*horizon.inputs()) >= MIN_JUDGING
 
 
+def test_one_fold_that_judges_a_decay_is_too_few_to_leave_the_default_law():
+    """A constant run and one cosine: only the horizon fold (the cosine's first third) judges a
+    decay, and one fold's score picks a law by chance, so auto fits the default alone and says so."""
+    from lrforecast.selection import MIN_JUDGING, PREFERRED, judging_folds
+
+    task = next(t for t in schaipp.tasks() if t.name == "2e-3 choice-15k")
+    runs, schedules = task.inputs()
+    assert 0 < judging_folds(runs, schedules) < MIN_JUDGING
+    law = fit(runs, schedules)
+    assert law.name == PREFERRED and set(law.selection.cv) == {PREFERRED}
+    assert law.selection.rule.startswith("only 1 fold")
+
+
 def _final_mae(law, task) -> float:
     """Mean absolute error of the forecast final loss over the task's forecast runs."""
     return float(np.mean([abs(predict(law, schaipp.schedule(n), band=False).final_loss
