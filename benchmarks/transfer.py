@@ -29,13 +29,15 @@ from lrforecast import LAWS, compare, evaluate, fit
 from lrforecast.metrics import METRICS, curve_metrics, mean_metrics
 from lrforecast.reference import load_reference
 
-FIGURES = ("MAE", "bias", "Spearman", "regret", "PredE", "in range", "fit s")
+FIGURES = ("MAE", "bias", "Spearman", "regret", "PredE", "in range", "width", "fit s")
 RULE = "wsd-lin0.6"
 
 
 def score(task: schaipp.Task, final: dict[str, float], prede: dict[str, float] | None = None,
-          held: dict[str, bool] | None = None, seconds: float = float("nan")) -> dict:
-    """A task's figures from the forecast final loss of each forecast run."""
+          held: dict[str, bool] | None = None, seconds: float = float("nan"),
+          widths: dict[str, float] | None = None) -> dict:
+    """A task's figures from the forecast final loss of each forecast run (width: of the range at
+    the run's end, a share of its real final loss)."""
     names = list(task.forecast)
     real = np.array([schaipp.read(n).loss[-1] for n in names])
     pred = np.array([final[n] for n in names])
@@ -45,7 +47,8 @@ def score(task: schaipp.Task, final: dict[str, float], prede: dict[str, float] |
             "Spearman": float("nan") if ties else float(spearmanr(pred, real).statistic),
             "regret": float("nan") if ties else float(real[int(np.argmin(pred))] - real.min()),
             "PredE": float(np.mean(list(prede.values()))) if prede else float("nan"),
-            "in range": float(np.mean(list(held.values()))) if held else float("nan"), "fit s": seconds,
+            "in range": float(np.mean(list(held.values()))) if held else float("nan"),
+            "width": float(np.mean(list(widths.values()))) if widths else float("nan"), "fit s": seconds,
             "pick": names[int(np.argmin(pred))].split("_")[-1],
             "best": names[int(np.argmin(real))].split("_")[-1]}
 
@@ -55,7 +58,7 @@ def run_law(task: schaipp.Task, law: str) -> dict:
     t = time.perf_counter()
     fitted = fit(runs, schedules, law=law, validate=True)
     seconds = time.perf_counter() - t
-    final, prede, held = {}, {}, {}
+    final, prede, held, widths = {}, {}, {}, {}
     for name in task.forecast:
         run, sched = schaipp.read(name), schaipp.schedule(name)
         result = evaluate(fitted, run, sched, from_step=task.scored_from(name))
@@ -63,7 +66,10 @@ def run_law(task: schaipp.Task, law: str) -> dict:
         prede[name] = result.metrics["PredE"]
         if result.range is not None:
             held[name] = result.range["end_held"]
-    return {**score(task, final, prede, held, seconds), "law": fitted.name, "pairs": pairs(task, fitted)}
+            low, high = result.range["end_range"]
+            widths[name] = (high - low) / result.range["end"]
+    return {**score(task, final, prede, held, seconds, widths), "law": fitted.name,
+            "pairs": pairs(task, fitted)}
 
 
 def pairs(task: schaipp.Task, fitted) -> list[tuple[float, bool]]:
@@ -112,7 +118,8 @@ def baselines(task: schaipp.Task) -> dict[str, dict]:
     regret = float("nan") if rule is None else float(real[rule] - min(real.values()))
     nan = float("nan")
     return {f"always {RULE}": {"MAE": nan, "bias": nan, "Spearman": nan, "regret": regret, "PredE": nan,
-                               "in range": nan, "fit s": nan, "pick": RULE, "best": level["best"]},
+                               "in range": nan, "width": nan, "fit s": nan, "pick": RULE,
+                               "best": level["best"]},
             "level only": {**level, "Spearman": nan, "regret": nan}}
 
 
@@ -120,7 +127,8 @@ def cell(x: float, figure: str) -> str:
     if np.isnan(x):
         return "–"
     return {"MAE": f"{x:.4f}", "bias": f"{x:+.4f}", "Spearman": f"{x:+.2f}", "regret": f"{x:.4f}",
-            "PredE": f"{100 * x:.3f}%", "in range": f"{100 * x:.0f}%", "fit s": f"{x:.1f}"}[figure]
+            "PredE": f"{100 * x:.3f}%", "in range": f"{100 * x:.0f}%", "width": f"{100 * x:.1f}%",
+            "fit s": f"{x:.1f}"}[figure]
 
 
 def means(rows: list[dict]) -> dict[str, float]:

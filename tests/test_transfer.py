@@ -95,6 +95,27 @@ def test_one_fold_that_judges_a_decay_is_too_few_to_leave_the_default_law():
     assert law.selection.rule.startswith("only 1 fold")
 
 
+def test_the_range_comes_from_the_folds_that_saw_a_decay_and_holds_every_run():
+    """Fitted on a constant run and a cosine, the fold fitted on the constant run alone forecasts
+    the cosine from the gain prior (3% off at its end) where the law itself errs 0.1-0.7%: it is
+    left out of the range, which narrows to a few percent and still holds every run's final loss."""
+    from lrforecast import evaluate
+    from lrforecast.forecast import held_out_end_error
+    from lrforecast.selection import for_the_range
+
+    task = next(t for t in schaipp.tasks() if t.name == "5e-4 choice-25k")
+    law = fit(*task.inputs())
+    folds = law.selection.cv[law.name]["folds"]
+    kept = for_the_range(folds)
+    assert "leave out lr0.0005_25k_cos10" not in kept and "horizon" in kept
+    assert held_out_end_error(law) == max(folds[f]["EndE"] for f in kept)
+    assert held_out_end_error(law) < 0.5 * max(m["EndE"] for m in folds.values())
+    for name in task.forecast:
+        r = evaluate(law, schaipp.read(name), schaipp.schedule(name)).range
+        low, high = r["end_range"]
+        assert r["end_held"] and (high - low) / r["end"] < 0.04, name
+
+
 def _final_mae(law, task) -> float:
     """Mean absolute error of the forecast final loss over the task's forecast runs."""
     return float(np.mean([abs(predict(law, schaipp.schedule(n), band=False).final_loss
