@@ -18,7 +18,6 @@ from .errors import InputError
 from .forecast import (
     Prediction,
     checked,
-    held_out_end_error,
     law_defaults,
     predict,
     range_error,
@@ -120,7 +119,6 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
     fewest first."""
     defaults = law_defaults(law) if defaults is None else defaults
     hi = search_limit(law, max_steps)
-    err = held_out_end_error(law)
     models = [law] + [law.with_params(p) for p in law.refits]
     out = []
     specs = expand_sweeps(specs)
@@ -132,8 +130,8 @@ def plan(law: Law, specs: list[str], target: float, *, defaults: dict | None = N
                              f"than {lo} steps)")
         refuse_unlearned_decay(law, spec, schedule.lr(hi))
         steps = shortest_length(law, schedule, target, lo, hi)
-        spread = (None if err is None else
-                  _spread(models, schedule, target, range_error(law, schedule.lr(hi)), lo, hi))
+        err = range_error(law, schedule.lr(hi))
+        spread = None if err is None else _spread(models, schedule, target, err, lo, hi)
         total = steps or hi
         eta = schedule.lr(total)
         at_length = Schedule(schedule.name, {**schedule.params, "total": total}, schedule.label)

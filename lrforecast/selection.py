@@ -30,7 +30,8 @@ A law with a decay fold (decayfold.py: the root-power law's p) has that shape ch
 fit on all the runs and, where that choice was trusted, again in each fold on the fold's own runs.
 
 The fold laws are kept as the law's `refits` (leave-one-out ones, or the horizon one for a single
-run): how much a forecast moves between them is how sure it can be.
+run; of those, the folds for_the_range keeps): how much a forecast moves between them is how sure
+it can be.
 """
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ def scored(runs: Sequence[Run], schedules: Sequence[Schedule], folds: list[Fold]
     """The CrossValidation of the folds' fits (a fit that failed raises its error, but for the
     horizon fold's "too few points": then there is no horizon fold)."""
     loo = [(f, o) for f, o in zip(folds, outcomes, strict=True) if f.held is not None]
-    folds_, refits = _leave_one_out_scores(runs, schedules, [f for f, _ in loo], [o for _, o in loo])
+    folds_, params = _leave_one_out_scores(runs, schedules, [f for f, _ in loo], [o for _, o in loo])
+    refits = [(f.name, p) for (f, _), p in zip(loo, params, strict=True)]  # (fold, the law fitted in it)
     kinds = [mean_metrics(list(folds_.values()), SCORED)] if folds_ else []
     horizon = next(o for f, o in zip(folds, outcomes, strict=True) if f.held is None)
     ok, fitted = horizon
@@ -178,11 +180,10 @@ def scored(runs: Sequence[Run], schedules: Sequence[Schedule], folds: list[Fold]
                              "fit_lr_decay": fitted.fit_window.lr_decay,
                              "held_lr_decay": max(map(run_lr_decay, runs, schedules))}
         kinds.append(folds_["horizon"])
-        refits = refits or [dict(fitted.params)]
+        refits = refits or [("horizon", dict(fitted.params))]
     ranging = for_the_range(folds_)
-    if len(refits) == len(folds_) - ("horizon" in folds_):  # one per leave-one-out fold, in order
-        refits = [r for r, name in zip(refits, folds_, strict=False) if name in ranging] or refits
-    return CrossValidation(folds_, mean_metrics(kinds, SCORED) if kinds else None, refits,
+    kept = [p for f, p in refits if f in ranging] or [p for _, p in refits]
+    return CrossValidation(folds_, mean_metrics(kinds, SCORED) if kinds else None, kept,
                            max((folds_[f]["EndE"] for f in ranging), default=None))
 
 
@@ -250,9 +251,7 @@ def fit_auto(runs: Sequence[Run], schedules: Sequence[Schedule], *, progress: Pr
     if alone and not scores[PREFERRED].mean:
         chosen, why = PREFERRED, "too few points to hold any out and fit the rest, so the default"
     elif alone:
-        chosen, why = PREFERRED, (f"{'no' if judging == 0 else f'only {judging}'} fold was fitted on an LR "
-                                  f"decay and forecasts one, too few to judge the laws by; the default "
-                                  f"{PREFERRED}, the other laws not fitted")
+        chosen, why = PREFERRED, f"{too_few_to_judge(judging)}, the other laws not fitted"
     else:
         chosen, why = choose(scores)
     best = laws[chosen]
@@ -362,6 +361,12 @@ def held_out_summary(mean: dict[str, float], how: str, end: float | None, folds:
     return HeldOut(mean[SCORE], mean["PredE"], end, how, seen)
 
 
+def too_few_to_judge(n: int) -> str:
+    """Why the default law is kept when only `n` (< MIN_JUDGING) folds judge a decay."""
+    return (f"{'no' if n == 0 else f'only {n}'} fold was fitted on an LR decay and forecasts one, too few "
+            f"to judge the laws by; the default {PREFERRED}")
+
+
 def choose(scores: dict[str, CrossValidation]) -> tuple[str, str]:
     """The law to keep, given each law's cross-validation (module doc), and why in a few words."""
     if len(scores) == 1:
@@ -374,12 +379,8 @@ def choose(scores: dict[str, CrossValidation]) -> tuple[str, str]:
         return ranked[0], "lowest mean"
     own = scores[PREFERRED].folds
     folds = [f for f, m in own.items() if judges_decay(m)]
-    if not folds:  # the same folds for every law: none of them can judge
-        return PREFERRED, (f"no fold was fitted on an LR decay and forecasts one, so none can judge; "
-                           f"the default {PREFERRED}")
-    if len(folds) < MIN_JUDGING:
-        return PREFERRED, (f"only {len(folds)} fold was fitted on an LR decay and forecasts one, too few "
-                           f"to judge the laws by; the default {PREFERRED}")
+    if len(folds) < MIN_JUDGING:  # the same folds for every law
+        return PREFERRED, too_few_to_judge(len(folds))
 
     def lower(name: str) -> int:
         theirs = scores[name].folds
