@@ -116,6 +116,23 @@ def test_the_range_comes_from_the_folds_that_saw_a_decay_and_holds_every_run():
         assert r["end_held"] and (high - low) / r["end"] < 0.04, name
 
 
+def test_a_cooldown_to_zero_is_flagged_when_the_fitted_runs_stop_at_ten_percent():
+    """Fitted on a constant run and a cosine to 10% of the peak, the law extrapolates what a fall to
+    zero gains; every such forecast says so, and the fitted cosine's own schedule does not."""
+    from lrforecast.forecast import below_fitted
+
+    task = next(t for t in schaipp.tasks() if t.name == "2e-3 choice-25k")
+    law = fit(*task.inputs())
+    assert abs(law.fit_window.lr_decay - 0.9) < 0.01
+    for name in task.forecast:
+        schedule = schaipp.schedule(name)
+        flagged = [w for w in predict(law, schedule, band=False).warnings if "below the 10%" in w]
+        assert below_fitted(law, schedule.lr()) and len(flagged) == 1, name
+    cosine = schaipp.schedule("lr0.002_25k_cos10")
+    assert not below_fitted(law, cosine.lr())
+    assert not any("below the" in w for w in predict(law, cosine, band=False).warnings)
+
+
 def _final_mae(law, task) -> float:
     """Mean absolute error of the forecast final loss over the task's forecast runs."""
     return float(np.mean([abs(predict(law, schaipp.schedule(n), band=False).final_loss
