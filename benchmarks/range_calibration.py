@@ -23,7 +23,7 @@ from reference_protocol import SHARED, machine, sizes_present
 
 from lrforecast import evaluate, fit
 from lrforecast.areas import lr_decay
-from lrforecast.forecast import UNSEEN_DECAY_ERROR, held_out_end_error, range_error
+from lrforecast.forecast import UNSEEN_DECAY_ERROR, held_out_end_error, range_error, unseen_decay
 from lrforecast.reference import load_reference
 from lrforecast.resolve import resolve
 
@@ -57,7 +57,7 @@ def case(run, sched, share: float) -> dict:
     band_low, band_high = low / (1 - err), high / (1 + err)  # the law and its refits alone
     end = result.range["end"]
     need = max(0.0, 1 - end / band_low, end / band_high - 1)  # the relative error that would hold it
-    unseen = max(0.0, lr_decay(eta) - law.fit_window.lr_decay)
+    unseen = unseen_decay(law, eta)
     needed = 0.0 if need <= base else (np.inf if unseen == 0 else (need - base) / unseen)
     return {"held": bool(result.range["end_held"]), "needed": needed, "width": (high - low) / end,
             "unseen": unseen}

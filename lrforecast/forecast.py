@@ -86,9 +86,13 @@ def range_error(law: Law, eta: np.ndarray) -> float | None:
     end of a run it was not fitted on) plus UNSEEN_DECAY_ERROR per unit of the LR decay that goes
     beyond what the fitted runs showed; None when the held-out error was not measured."""
     err = held_out_end_error(law)
-    if err is None:
-        return None
-    return err + UNSEEN_DECAY_ERROR * max(0.0, lr_decay(np.asarray(eta)) - law.fit_window.lr_decay)
+    return None if err is None else err + UNSEEN_DECAY_ERROR * unseen_decay(law, eta)
+
+
+def unseen_decay(law: Law, eta: np.ndarray) -> float:
+    """How much further than the fitted runs' LR a schedule of per-step LR `eta` falls, as a share
+    of the peak (0 when it falls no further)."""
+    return max(0.0, lr_decay(np.asarray(eta)) - law.fit_window.lr_decay)
 
 
 def forecast_range(law: Law, low: np.ndarray | float, high: np.ndarray | float, eta: np.ndarray
