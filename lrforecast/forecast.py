@@ -206,7 +206,7 @@ def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str
     elif below_fitted(law, eta):
         out.append(f"{label}: its LR falls to {1 - lr_decay(eta):.0%} of its peak, below the "
                    f"{1 - law.fit_window.lr_decay:.0%} the fitted runs reached; what the fall below that "
-                   "gains is extrapolated, and cooldowns to zero have ended lower than such forecasts")
+                   "gains is extrapolated from the fitted decay")
     if schedule.warmup != law.warmup and schedule.name not in ("file", "log"):
         out.append(f"{label}: warmup {schedule.warmup} differs from the fitted {law.warmup}")
     return out
