@@ -1,11 +1,11 @@
 """How often `predict`'s range holds the final loss of a run forecast from its own first part: the
-calibration of the forecast range (forecast.range_error, envelope.py).
+calibration of the forecast range (ranges.range_error, envelope.py).
 
 Every run of ../shared/data (124M of schaipp124m, 25M and 100M of mpl) whose LR falls by half or more
 is cut at 30%, 50% and 70% of its steps and fitted by `fit` (auto, as a user would) on that part
 alone; the range's final loss is checked against the run's real one (the mean of its last points,
 as `evaluate` measures it). For each case it also prints the unseen-decay coefficient the range would
-have needed to hold it (its held-out end error kept), so that forecast.UNSEEN_DECAY_ERROR can be read
+have needed to hold it (its held-out end error kept), so that ranges.UNSEEN_DECAY_ERROR can be read
 off at a stated coverage.
 Run: `make bench` or `python benchmarks/range_calibration.py [--shares 0.3,0.5]`.
 """
@@ -23,7 +23,7 @@ from reference_protocol import SHARED, machine, sizes_present
 
 from lrforecast import evaluate, fit
 from lrforecast.areas import lr_decay
-from lrforecast.forecast import UNSEEN_DECAY_ERROR, held_out_end_error, range_error, unseen_decay
+from lrforecast.ranges import UNSEEN_DECAY_ERROR, held_out_end_error, range_error, unseen_decay
 from lrforecast.reference import load_reference
 from lrforecast.resolve import resolve
 

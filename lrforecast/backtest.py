@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
-from .forecast import forecast_range, refit_spread, validity_warnings
 from .law import Law
 from .metrics import curve_metrics, end_error, noise_level, range_coverage, trend_error
+from .ranges import forecast_range, refit_spread
 from .resolve import resolve
 from .run import Run
 from .schedules import Schedule
+from .validity import validity_warnings
 
 
 @dataclass(frozen=True)

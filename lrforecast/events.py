@@ -20,8 +20,9 @@ import numpy as np
 
 from .atomic import replacing
 from .errors import InputError
-from .forecast import Prediction, held_out_error
+from .forecast import Prediction
 from .law import Law
+from .ranges import held_out_error
 from .readers.tensorboard import crc_checker
 
 FILE_VERSION = b"brain.Event:2"

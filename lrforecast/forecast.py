@@ -1,6 +1,7 @@
-"""Use a fitted law: predict a schedule's curve, compare schedules, backtest on an observed run.
+"""Use a fitted law: predict a schedule's curve, compare schedules and gate on the comparison.
 
-Every prediction also says where the law is used outside what it was fitted on.
+Every prediction carries its range (ranges.py) and says where the law is used outside what it was
+fitted on (validity.py).
 """
 
 from __future__ import annotations
@@ -10,20 +11,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .areas import DECAY_SEEN, lr_decay
-from .errors import ForecastError, InputError
+from .errors import InputError
 from .law import Law
 from .progress import Progress
+from .ranges import BLIND_TO_DECAY, blind_to_decay, forecast_range, held_out_error, refit_spread
 from .resolve import resolve
 from .run import Run
 from .schedules import Schedule, parse_schedule
 from .sweep import Sweep, expand_sweeps, sweeps
-
-HORIZON_FACTOR = 3.0  # beyond 3x the longest fitted step, say the forecast is a far extrapolation
-ZERO_TAIL = 0.01  # more than 1% of the steps at LR 0 after the peak: the law's known failure
-# an LR that ends below this share of the lowest LR the fitted runs reached: the gain of the fall
-# below it is extrapolated (on the shared 124M runs at peak 2e-3, every decay to zero forecast from a
-# constant run and a cosine to 10% ended 0.018 to 0.028 too high at 50k)
-BELOW_FITTED = 0.5
+from .validity import checked, refuse_unlearned_decay, validity_warnings
 
 
 @dataclass
@@ -51,165 +47,11 @@ class Prediction:
         return float(self.loss[i])
 
 
-def held_out_error(law: Law) -> float | None:
-    """The law's mean relative error on runs (or steps) it was not fitted on, when it was measured
-    (law auto's cross-validation, the bundled default's leave-one-out refits)."""
-    return None if law.held_out is None else float(law.held_out.TrendE)
-
-
-def held_out_end_error(law: Law) -> float | None:
-    """The largest error the law made at the end of a run it was not fitted on (its cross-validation),
-    or, for law files without it, its mean held-out error."""
-    value = None if law.held_out is None else law.held_out.EndE
-    return held_out_error(law) if value is None else float(value)
-
-
-def refit_spread(law: Law, eta: np.ndarray, steps: np.ndarray, warmup: int, loss: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Per step, the lowest and highest forecast of the law (`loss`) and its refits."""
-    curves = np.vstack([loss] + [law.with_params(p).predict_lr(eta, steps, warmup) for p in law.refits])
-    return curves.min(axis=0), curves.max(axis=0)
-
-
-# The range's error per unit of LR decay a forecast goes beyond what its fitted runs showed (as a
-# share of the peak LR). Fitted on the first 30-70% of the decaying runs of ../shared/data (124M,
-# 25M, 100M), the root-power law missed the final loss by 1.5% of the loss per unit of the decay it
-# had not seen (median). With it the range holds 96% of those cases (benchmarks/range_calibration.py,
-# which prints the value each coverage would need: 1% for 95% of them); it is kept at the median
-# because the llm.c log of ../shared/data/real, another family of runs, needs more.
-UNSEEN_DECAY_ERROR = 0.015
-
-
-def range_error(law: Law, eta: np.ndarray) -> float | None:
-    """How far the forecast range reaches beyond the law and its refits, as a share of the loss, for
-    a schedule of per-step LR `eta`: the law's held-out end error (the largest error it made at the
-    end of a run it was not fitted on) plus UNSEEN_DECAY_ERROR per unit of the LR decay that goes
-    beyond what the fitted runs showed; None when the held-out error was not measured."""
-    err = held_out_end_error(law)
-    return None if err is None else err + UNSEEN_DECAY_ERROR * unseen_decay(law, eta)
-
-
-def unseen_decay(law: Law, eta: np.ndarray) -> float:
-    """How much further than the fitted runs' LR a schedule of per-step LR `eta` falls, as a share
-    of the peak (0 when it falls no further)."""
-    return max(0.0, lr_decay(np.asarray(eta)) - law.fit_window.lr_decay)
-
-
-def forecast_range(law: Law, low: np.ndarray | float, high: np.ndarray | float, eta: np.ndarray
-                   ) -> tuple[np.ndarray | float, np.ndarray | float] | None:
-    """The forecast range of a schedule of per-step LR `eta`: from the lowest to the highest forecast
-    of the law and its refits, moved down and up by range_error; None when the law's held-out error
-    was not measured. plan's range of lengths is the same range read sideways: the steps at which
-    it reaches the target."""
-    err = range_error(law, eta)
-    return None if err is None else (low * (1 - err), high * (1 + err))
-
-
-BLIND_TO_DECAY = ("measured on folds fitted without an LR decay, so it does not cover how the law "
-                  "forecasts a decay")
-
-
-def blind_to_decay(law: Law) -> str:
-    """The caveat to follow the law's held-out error wherever it is shown: BLIND_TO_DECAY (after
-    "; ") when the error came only from folds whose fit saw no LR decay (a pilot early in a cosine,
-    a constant-LR run), else nothing."""
-    return f"; {BLIND_TO_DECAY}" if law.held_out is not None and not law.held_out.decay_seen else ""
-
-
-def unlearned_decay(law: Law, eta: np.ndarray) -> bool:
-    """Whether `eta` decays although the runs the law was fitted on had no LR decay to learn the
-    annealing term from."""
-    return law.fit_window.lr_decay < DECAY_SEEN and lr_decay(eta) >= DECAY_SEEN
-
-
-def below_fitted(law: Law, eta: np.ndarray) -> bool:
-    """Whether `eta` ends well below the lowest LR (as a share of the peak) the law was fitted on."""
-    fitted_low = 1.0 - law.fit_window.lr_decay
-    return law.fit_window.lr_decay >= DECAY_SEEN and 1.0 - lr_decay(eta) < BELOW_FITTED * fitted_low
-
-
-def gain_from_prior(law: Law) -> bool:
-    """Whether the law's annealing coefficient was pulled towards its gain prior (the multi-power
-    law's default): then what a decay gains has a source even when the runs showed no decay."""
-    return law.config.gain_prior > 0.0
-
-
-def refuse_unlearned_decay(law: Law, spec: str, eta: np.ndarray) -> None:
-    """Exit 2 rather than rank a schedule that decays by a law that never saw a decay and has no
-    gain prior to say what one gains."""
-    if unlearned_decay(law, eta) and not gain_from_prior(law):
-        raise InputError(f"'{spec}' decays, but the law was fitted on runs without an LR decay, so "
-                         "it cannot tell what a decay gains; fit a run that decays as well (a short "
-                         "cooldown from a checkpoint is enough), or the multi-power law, whose gain "
-                         "prior says what a decay gains")
-
-
 def law_defaults(law: Law, peak_lr=None, warmup=None, min_lr=None, steps=None) -> dict:
     """Schedule defaults: the user's options first, then what the law was fitted with."""
     return {"peak": law.peak_lr if peak_lr is None else peak_lr,
             "warmup": law.warmup if warmup is None else warmup,
             "min": min_lr, "total": law.total if steps is None else steps}
-
-
-def checked(law: Law, label: str, loss: np.ndarray, eta: np.ndarray) -> np.ndarray:
-    """The forecast `loss` of a schedule, refused (ForecastError, exit 3) where no loss can be: not
-    finite, at or below zero, or below the law's floor (the loss it tends to with unlimited training),
-    saying what the law was not fitted on that would explain it."""
-    loss = np.asarray(loss, dtype=float)
-    floor = law.floor
-    bad = ~np.isfinite(loss) | (loss <= 0)
-    if floor is not None and floor > 0:
-        bad |= loss < floor * (1 - 1e-9)
-    if not bad.any():
-        return loss
-    nonfinite, nonpositive = ~np.isfinite(loss), loss <= 0
-    worst = (loss[nonfinite][0] if nonfinite.any() else loss[nonpositive][0] if nonpositive.any()
-             else float(loss[bad].min()))
-    what = ("not a number" if not np.isfinite(worst) else f"{worst:.4g}, at or below zero" if worst <= 0
-            else f"{worst:.4g}, below the law's floor ({law.floor_name} = {floor:.4g})")
-    if floor is not None and floor < 0:
-        why = (f"the law's floor is below zero ({law.floor_name} = {floor:.3g}): it does not describe these "
-               "runs")
-    elif unlearned_decay(law, eta):
-        why = "the law was fitted on runs without an LR decay, so it cannot say what one does"
-    else:
-        why = "the schedule takes the law far from what it was fitted on"
-    raise ForecastError(f"'{label}': the forecast loss is {what}; {why}. Fit runs like the schedule asked "
-                        "for (a decay, a similar length and peak LR)")
-
-
-def validity_warnings(law: Law, schedule: Schedule, eta: np.ndarray) -> list[str]:
-    """Where this schedule takes the law outside what it was fitted on."""
-    out = []
-    peak = float(eta.max())
-    label = schedule.label or schedule.spec
-    if abs(peak - law.peak_lr) > 0.01 * law.peak_lr:
-        out.append(f"{label}: peak LR {peak:.3g} differs from the fitted {law.peak_lr:.3g}; "
-                   "the law holds only at its fitted peak (it always favours a larger LR)")
-    after = eta[int(np.argmax(eta)):]
-    if np.mean(after <= 0) > ZERO_TAIL:
-        out.append(f"{label}: {int((after <= 0).sum())} steps at LR 0; the law wrongly predicts gains "
-                   "from zero-LR steps")
-    if eta.size - 1 > HORIZON_FACTOR * law.horizon:
-        out.append(f"{label}: {eta.size} steps is over {HORIZON_FACTOR:g}x the longest fitted run "
-                   f"({law.horizon}); a far extrapolation")
-    start = law.fit_window.from_step
-    if eta.size - 1 < start:
-        out.append(f"{label}: ends at step {eta.size - 1}, before the first fitted step ({start}); "
-                   "the law was fitted on later steps only")
-    if unlearned_decay(law, eta):
-        out.append(f"{label}: decays, but the law was fitted on runs without a decay: what the decay "
-                   "gains comes from the gain prior (published fits of other runs), not from these runs"
-                   if gain_from_prior(law) else
-                   f"{label}: decays, but the law was fitted on runs without a decay, so what the "
-                   "decay does to the loss is a guess")
-    elif below_fitted(law, eta):
-        out.append(f"{label}: its LR falls to {1 - lr_decay(eta):.0%} of its peak, below the "
-                   f"{1 - law.fit_window.lr_decay:.0%} the fitted runs reached; what the fall below that "
-                   "gains is extrapolated from the fitted decay")
-    if schedule.warmup != law.warmup and schedule.name not in ("file", "log"):
-        out.append(f"{label}: warmup {schedule.warmup} differs from the fitted {law.warmup}")
-    return out
 
 
 def merge_warnings(named: list[tuple[str, list[str]]]) -> list[str]:

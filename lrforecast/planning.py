@@ -15,19 +15,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .errors import InputError
-from .forecast import (
-    Prediction,
-    checked,
-    law_defaults,
-    predict,
-    range_error,
-    refuse_unlearned_decay,
-    validity_warnings,
-)
+from .forecast import Prediction, law_defaults, predict
 from .law import Law
 from .progress import Progress
+from .ranges import range_error
 from .schedules import MAX_FACTOR, MAX_STEPS, Schedule, parse_schedule
 from .sweep import Sweep, expand_sweeps
+from .validity import checked, refuse_unlearned_decay, validity_warnings
 
 SCAN = 48  # lengths tried, geometrically spaced, before the bisection
 TOLERANCE = 1e-3  # the bisection stops at 0.1% of the length (or 1 step)

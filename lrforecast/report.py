@@ -20,19 +20,11 @@ from . import __version__
 from .atomic import replacing
 from .backtest import Backtest
 from .errors import InputError
-from .forecast import (
-    Comparison,
-    Prediction,
-    blind_to_decay,
-    forecast_range,
-    held_out_end_error,
-    held_out_error,
-    merge_warnings,
-    sweep_points,
-)
+from .forecast import Comparison, Prediction, merge_warnings, sweep_points
 from .law import Law, RunFit
 from .metrics import METRICS
 from .planning import Reach, plan_sweep_points
+from .ranges import blind_to_decay, forecast_range, held_out_end_error, held_out_error
 from .readers import Source
 from .run import Run
 from .sweep import Sweep

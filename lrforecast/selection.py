@@ -47,13 +47,13 @@ from .backtest import evaluate
 from .envelope import with_gain_envelope
 from .errors import FitError, InputError
 from .fitting import fit_law, resolved
-from .forecast import BLIND_TO_DECAY
 from .law import HeldOut, Law, Selection
 from .laws import LAWS
 from .laws.base import shapes
 from .metrics import METRICS, mean_metrics
 from .parallel import Call, Outcome, run_all, value
 from .progress import Progress, counter
+from .ranges import BLIND_TO_DECAY
 from .run import Run
 from .schedules import Schedule
 

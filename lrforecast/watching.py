@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .forecast import Prediction, held_out_error, predict
+from .forecast import Prediction, predict
 from .law import Law
+from .ranges import held_out_error
 from .readers import read_run
 from .run import Run
 from .schedules import Schedule

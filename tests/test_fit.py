@@ -172,7 +172,7 @@ def test_auto_on_one_wsd_run_does_not_let_a_fold_without_decay_decide(mpl_runs):
 
 @pytest.mark.slow
 def test_auto_on_a_run_too_short_to_hold_any_out_keeps_the_default_and_says_so(mpl_runs):
-    from lrforecast.forecast import held_out_error
+    from lrforecast.ranges import held_out_error
     from lrforecast.run import Run
     (run,), scheds = load("25m", ["cosine_24000"], mpl_runs)
     short = Run.from_points("short", run.steps[:5], run.loss[:5])  # its first third: 2 points
@@ -234,8 +234,8 @@ def test_a_flat_loss_is_a_degenerate_fit():
 
 @pytest.mark.slow
 def test_the_held_out_error_of_a_noisy_log_is_measured_against_its_trend(mpl_runs):
-    from lrforecast.forecast import held_out_error
     from lrforecast.metrics import end_error, noise_level, trend_error
+    from lrforecast.ranges import held_out_error
 
     from .conftest import REAL
     rng = np.random.default_rng(0)

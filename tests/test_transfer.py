@@ -100,7 +100,7 @@ def test_the_range_comes_from_the_folds_that_saw_a_decay_and_holds_every_run():
     the cosine from the gain prior (3% off at its end) where the law itself errs 0.1-0.7%: it is
     left out of the range, which narrows to a few percent and still holds every run's final loss."""
     from lrforecast import evaluate
-    from lrforecast.forecast import held_out_end_error
+    from lrforecast.ranges import held_out_end_error
     from lrforecast.selection import for_the_range
 
     task = next(t for t in schaipp.tasks() if t.name == "5e-4 choice-25k")
@@ -119,7 +119,7 @@ def test_the_range_comes_from_the_folds_that_saw_a_decay_and_holds_every_run():
 def test_a_cooldown_to_zero_is_flagged_when_the_fitted_runs_stop_at_ten_percent():
     """Fitted on a constant run and a cosine to 10% of the peak, the law extrapolates what a fall to
     zero gains; every such forecast says so, and the fitted cosine's own schedule does not."""
-    from lrforecast.forecast import below_fitted
+    from lrforecast.validity import below_fitted
 
     task = next(t for t in schaipp.tasks() if t.name == "2e-3 choice-25k")
     law = fit(*task.inputs())
