@@ -4,11 +4,12 @@ only where a test run has left every fitted run's schedule.
 
 Transfer: for each task (its README), fit a law on the constant run cut at the horizon and one
 decaying run, forecast the other runs from their schedules alone, and score the final losses (MAE,
-bias, Spearman of the order, regret: the real final loss of the schedule forecast best minus the
-real best's), PredE over each run's points after its branch step (and step 1000), how often the
-true final loss lies in `predict`'s range, and the fit time. Beside each law and auto: the rule of
-thumb "always wsd linear 0.6" (regret only) and a level-only baseline (every run's final loss is
-the fitted decaying run's).
+bias and Spearman of the order, at each run's last logged step, where its real final loss is;
+regret: the real final loss of the schedule `compare` ranks first, at the schedules' last step as a
+user gets it, minus the real best's), PredE over each run's points after its branch step (and step
+1000), how often the true final loss lies in `predict`'s range, and the fit time. Beside each law
+and auto: the rule of thumb "always wsd linear 0.6" (regret only) and a level-only baseline (every
+run's final loss is the fitted decaying run's).
 Run: `make bench` or `python benchmarks/transfer.py [--laws auto,momentum] [--tasks 2e-3] [--no-mpl]`.
 """
 
@@ -35,21 +36,24 @@ RULE = "wsd-lin0.6"
 
 def score(task: schaipp.Task, final: dict[str, float], prede: dict[str, float] | None = None,
           held: dict[str, bool] | None = None, seconds: float = float("nan"),
-          widths: dict[str, float] | None = None) -> dict:
-    """A task's figures from the forecast final loss of each forecast run (width: of the range at
-    the run's end, a share of its real final loss)."""
+          widths: dict[str, float] | None = None, pick: str | None = None) -> dict:
+    """A task's figures from the forecast loss of each forecast run at its last logged step (width:
+    of the range there, a share of its real loss). The regret is of `pick`, compare's choice (the
+    candidates ranked at their schedules' last step, as a user gets them), where given; else of the
+    lowest of `final`."""
     names = list(task.forecast)
     real = np.array([schaipp.read(n).loss[-1] for n in names])
     pred = np.array([final[n] for n in names])
     err = pred - real
     ties = np.ptp(pred) == 0
+    chosen = names.index(pick) if pick is not None else int(np.argmin(pred))
     return {"MAE": float(np.mean(np.abs(err))), "bias": float(np.mean(err)),
             "Spearman": float("nan") if ties else float(spearmanr(pred, real).statistic),
-            "regret": float("nan") if ties else float(real[int(np.argmin(pred))] - real.min()),
+            "regret": float("nan") if ties else float(real[chosen] - real.min()),
             "PredE": float(np.mean(list(prede.values()))) if prede else float("nan"),
             "in range": float(np.mean(list(held.values()))) if held else float("nan"),
             "width": float(np.mean(list(widths.values()))) if widths else float("nan"), "fit s": seconds,
-            "pick": names[int(np.argmin(pred))].split("_")[-1],
+            "pick": names[chosen].split("_")[-1],
             "best": names[int(np.argmin(real))].split("_")[-1]}
 
 
@@ -68,14 +72,14 @@ def run_law(task: schaipp.Task, law: str) -> dict:
             held[name] = result.range["end_held"]
             low, high = result.range["end_range"]
             widths[name] = (high - low) / result.range["end"]
-    return {**score(task, final, prede, held, seconds, widths), "law": fitted.name,
-            "pairs": pairs(task, fitted)}
+    cmp = compare(fitted, [schaipp.schedule(n) for n in task.forecast])
+    return {**score(task, final, prede, held, seconds, widths, cmp.best.name), "law": fitted.name,
+            "pairs": pairs(task, cmp)}
 
 
-def pairs(task: schaipp.Task, fitted) -> list[tuple[float, bool]]:
+def pairs(task: schaipp.Task, cmp) -> list[tuple[float, bool]]:
     """Every pair of forecast runs: the probability compare gives the order it thinks likelier,
     and whether the runs really end in that order."""
-    cmp = compare(fitted, [schaipp.schedule(n) for n in task.forecast])
     by_name = {p.name: p for p in cmp.predictions}
     real = {n: schaipp.read(n).loss[-1] for n in task.forecast}
     out = []

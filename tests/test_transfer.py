@@ -40,9 +40,11 @@ def test_the_default_law_fitted_on_a_constant_and_a_cosine_run_picks_the_best_co
 
 @pytest.mark.slow
 def test_the_last_iterate_law_fitted_at_the_low_peak_lr_picks_the_best_cooldown_and_its_level():
-    """At peak 1e-4 (where the default law picks a 1-sqrt cooldown 0.003 worse than the best) the
-    last-iterate law, fitted on the constant run cut at 25k and the 25k cos10 run, picks a schedule
-    within 0.001 of the best and forecasts every 25k run's final loss within 0.008."""
+    """At peak 1e-4 (where the default law, ranking at the last logged point, picks a 1-sqrt
+    cooldown 0.003 worse than the best; at the schedules' last step it ranks the best first, 0.0004
+    ahead of that one, inside its held-out error) the last-iterate law, fitted on the constant run
+    cut at 25k and the 25k cos10 run, picks a schedule within 0.001 of the best and forecasts every
+    25k run's final loss within 0.008."""
     task = next(t for t in schaipp.tasks() if t.name == "1e-4 choice-25k")
     law = fit(*task.inputs(), law="bound")
     real = {n: float(schaipp.read(n).loss[-1]) for n in task.forecast}
