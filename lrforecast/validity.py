@@ -1,5 +1,6 @@
 """Where a schedule takes a law outside what it was fitted on: the warnings a forecast carries, and
-the forecasts refused because no loss can be what the law says."""
+the forecasts refused because the loss the law gives cannot be (not finite, not above zero, below its
+floor) or has nothing to come from (a decay ranked by a law that never saw one)."""
 
 from __future__ import annotations
 
