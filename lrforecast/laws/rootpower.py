@@ -29,6 +29,12 @@ each figure is the mean MAE of the final loss at peak LR 1e-4 / 5e-4 / 2e-3.
     fold's EndE is 0.743% at C 0.05 and 0.738% at C 0.5, so it cannot tell them apart.
   - At 1e-4 and 5e-4 (choice-25k), C 0.05 raises the MAE 2.5 to 5 times.
 - C fitted without its prior: on 9 tasks it runs to its upper bound.
+- C tied to the fitted gain, C = kappa * B / median loss. If the excess loss of noise and the rate
+  it decays at both grow with the LR, a clock in peak-LR units should run as fast as the gain is
+  large. kappa 0.25 is the mean over the multi-power runs' train fits, with p kept at auto's. MAE
+  .0028 / .0054 / .0079 becomes .0025 / .0062 / .0062, and the bias at 2e-3 goes from +.0038 to
+  -.0016. But regret rises from .0013 / .0004 / .0006 to .0013 / .0023 / .0011, with a worst task
+  of .0052 (2e-3 wsd-15k), so it was not kept.
 """
 
 from __future__ import annotations
