@@ -6,7 +6,9 @@ is cut at 30%, 50% and 70% of its steps and fitted by `fit` (auto, as a user wou
 alone; the range's final loss is checked against the run's real one (the mean of its last points,
 as `evaluate` measures it). For each case it also prints the unseen-decay coefficient the range would
 have needed to hold it (its held-out end error kept), so that ranges.UNSEEN_DECAY_ERROR can be read
-off at a stated coverage.
+off at a stated coverage. The two llm.c GPT-2 124M logs of ../shared/data/real (another family: a
+per-batch training loss, a cosine to zero) are cut at 30% to 70% and shown apart; the main log's
+cuts are what the coefficient was set to hold.
 Run: `make bench` or `python benchmarks/range_calibration.py [--shares 0.3,0.5]`.
 """
 
@@ -24,10 +26,14 @@ from reference_protocol import SHARED, machine, sizes_present
 from lrforecast import evaluate, fit
 from lrforecast.areas import lr_decay
 from lrforecast.ranges import UNSEEN_DECAY_ERROR, held_out_end_error, range_error, unseen_decay
+from lrforecast.readers import read_run
 from lrforecast.reference import load_reference
 from lrforecast.resolve import resolve
+from lrforecast.schedules import parse_schedule
 
 MIN_FALL = 0.5  # the runs used: their LR falls by at least this share of its peak
+LLMC = {"main": 19552, "stdout": 19560}  # llmc-gpt2-124m-fineweb10b-<name>.log: its steps
+LLMC_SHARES = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def runs() -> list[tuple[str, object, object]]:
@@ -41,6 +47,17 @@ def runs() -> list[tuple[str, object, object]]:
         for _, (run, sched) in sorted(load_reference(SHARED / "data" / "mpl" / size)[0].items()):
             if lr_decay(resolve(sched, run).lr_for(run)) >= MIN_FALL:
                 out.append((size, run, sched))
+    return out
+
+
+def llmc_runs() -> list[tuple[str, object, object]]:
+    """(group, Run, Schedule) of the llm.c logs present (llm.c's cosine from 6e-4 to 0)."""
+    out = []
+    for name, total in LLMC.items():
+        path = SHARED / "data" / "real" / f"llmc-gpt2-124m-fineweb10b-{name}.log"
+        if path.is_file():
+            sched = parse_schedule(f"cosine:peak=6e-4:warmup=700:min=0:total={total}")
+            out.append((f"llm.c {name}", read_run(path), sched))
     return out
 
 
@@ -90,6 +107,15 @@ def main() -> None:
         every += rs
         print(row(group, f"first {100 * share:.0f}%", rs))
     print(row("all", "", every))
+    print("\nthe llm.c logs (not in the table above): held, and the unseen-decay coefficient each cut "
+          "needed\n")
+    print("| log | fitted on | held | width | unseen decay | coefficient needed |")
+    print("|---|---|---|---:|---:|---:|")
+    for group, run, sched in llmc_runs():
+        for share in LLMC_SHARES:
+            r = case(run, sched, share)
+            print(f"| {group} | first {100 * share:.0f}% | {'yes' if r['held'] else 'no'} | "
+                  f"{100 * r['width']:.1f}% | {r['unseen']:.2f} | {r['needed']:.4f} |", flush=True)
     needed = np.array([r["needed"] for r in every])
     print("\nthe unseen-decay coefficient that would hold the share of cases (held-out end error kept):\n")
     print("| share held | coefficient |")
