@@ -97,6 +97,30 @@ def test_one_fold_that_judges_a_decay_is_too_few_to_leave_the_default_law():
     assert law.selection.rule.startswith("only 1 fold")
 
 
+@pytest.mark.slow
+def test_where_compare_picks_the_wrong_schedule_it_says_it_cannot_tell():
+    """On every transfer task, compare's first candidate is the one that really ends lowest, or the
+    real best lies within the law's held-out error of it (the close-call warning names it) and the
+    paired probability that the pick ends lower stays below 0.9, so `--confidence 0.9` would not
+    pass it: a wrong pick is never a confident one."""
+    from lrforecast import compare
+
+    wrong = 0
+    for task in schaipp.tasks():
+        cmp = compare(fit(*task.inputs()), [schaipp.schedule(n) for n in task.forecast])
+        real = {n: float(schaipp.read(n).loss[-1]) for n in task.forecast}
+        best, pick = min(real, key=real.get), cmp.best
+        if pick.name == best:
+            continue
+        wrong += 1
+        truth = next(p for p in cmp.predictions if p.name == best)
+        assert cmp.cannot_tell(cmp.key(pick), cmp.key(truth)), task.name
+        assert any(best in w and "cannot tell" in w for w in cmp.warnings), task.name
+        assert cmp.p_lower(pick, truth) < 0.9, task.name
+    assert 0 < wrong < len(schaipp.tasks())  # some picks are wrong, so the check is not vacuous
+
+
+@pytest.mark.slow
 def test_the_range_comes_from_the_folds_that_saw_a_decay_and_holds_every_run():
     """Fitted on a constant run and a cosine, the fold fitted on the constant run alone forecasts
     the cosine from the gain prior (3% off at its end) where the law itself errs 0.1-0.7%: it is
