@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pilot_accuracy
 import schaipp
 from reference_protocol import SHARED, machine, sizes_present
 
@@ -32,7 +33,6 @@ from lrforecast.resolve import resolve
 from lrforecast.schedules import parse_schedule
 
 MIN_FALL = 0.5  # the runs used: their LR falls by at least this share of its peak
-LLMC = {"main": 19552, "stdout": 19560}  # llmc-gpt2-124m-fineweb10b-<name>.log: its steps
 LLMC_SHARES = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
@@ -51,13 +51,13 @@ def runs() -> list[tuple[str, object, object]]:
 
 
 def llmc_runs() -> list[tuple[str, object, object]]:
-    """(group, Run, Schedule) of the llm.c logs present (llm.c's cosine from 6e-4 to 0)."""
+    """(group, Run, Schedule) of the llm.c logs present: pilot_accuracy's runs and schedule."""
     out = []
-    for name, total in LLMC.items():
-        path = SHARED / "data" / "real" / f"llmc-gpt2-124m-fineweb10b-{name}.log"
+    for name, total in pilot_accuracy.RUNS.items():
+        path = SHARED / "data" / "real" / name
         if path.is_file():
-            sched = parse_schedule(f"cosine:peak=6e-4:warmup=700:min=0:total={total}")
-            out.append((f"llm.c {name}", read_run(path), sched))
+            sched = parse_schedule(f"{pilot_accuracy.SPEC}:total={total}")
+            out.append((f"llm.c {name.split('-')[-1].removesuffix('.log')}", read_run(path), sched))
     return out
 
 
