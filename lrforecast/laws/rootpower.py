@@ -36,6 +36,21 @@ each figure is the mean MAE of the final loss at peak LR 1e-4 / 5e-4 / 2e-3.
   -.0016. But regret rises from .0013 / .0004 / .0006 to .0013 / .0023 / .0011, with a worst task
   of .0052 (2e-3 wsd-15k), so it was not kept. When the fold chooses p again under the tie (the
   fold's TRUST check left out), the MAE is .0025 / .0060 / .0128.
+- C 0.05 fixed on every task: regret .0000 / .0023 / .0017 and MAE .0064 / .0128 / .0090. The
+  faster clock mends the short cooldowns at 1e-4 but no other peak LR.
+- AdamW's effective LR in place of eta, in both areas and the drops. On weights that a norm layer
+  makes scale-free, decoupled weight decay wd holds the weight norm where the angular step is
+  sqrt(2 wd eta), and it re-settles over 1/(2 wd eta) steps. So the effective LR is u / sqrt(y),
+  with y (the squared norm over its equilibrium at the peak) following y' = 2 wd eta (u - y);
+  wd is 0.1 in these runs.
+  - MAE .0028 / .0054 / .0079 becomes .0030 / .0038 / .0068. The bias is within .0015 at every
+    peak LR, and 2e-3 choice-50k drops from .0224 to .0042.
+  - But regret is .0013 / .0023 / .0006, worst task .0036: the 20% 1-sqrt cooldown is credited
+    .004-.006 too much at 5e-4, as it is already here at 1e-4. Not kept.
+  - It also needs the weight decay and the LR in the optimiser's units, which no law here does.
+  - The effective LR in S1 alone gives MAE .0024 / .0038 / .0137 and regret .0013 / .0000 / .0010.
+    In the drops and their clock alone: .0037 / .0060 / .0061 and .0013 / .0023 / .0011.
+  - wd 0.05 or 0.2 instead of 0.1: MAE at 5e-4 .0050 or .0039, at 2e-3 .0062 or .0083.
 """
 
 from __future__ import annotations
