@@ -51,7 +51,7 @@ each figure is the mean MAE of the final loss at peak LR 1e-4 / 5e-4 / 2e-3.
   - The effective LR in S1 alone gives MAE .0024 / .0038 / .0137 and regret .0013 / .0000 / .0010.
     In the drops and their clock alone: .0037 / .0060 / .0061 and .0013 / .0023 / .0011.
   - wd 0.05 or 0.2 instead of 0.1: MAE at 5e-4 .0050 or .0039, at 2e-3 .0062 or .0083.
-- Every task credits the 1-sqrt cooldown .003-.009 too much against the linear one of the same
+- Every task with a 1-sqrt run credits it .003-.009 too much against the linear cooldown of the same
   length (.001-.004 against lin0.4 on the wsd tasks). S1 over u^q, so that the LR area of a
   cooldown counts for more, does not mend it: q 0.75 gives MAE .0085 / .0048 / .0138, q 0.5
   .0179 / .0095 / .0191.
