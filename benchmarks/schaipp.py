@@ -90,3 +90,8 @@ def tasks() -> list[Task]:
         others = tuple(r for r in cfg if r.startswith(f"{p}_50k_") and r != const)
         out.append(Task(f"{peak} horizon-25k-50k", peak, fitted, others))
     return out
+
+
+def task(name: str) -> Task:
+    """The task of tasks() named `name` (e.g. "2e-3 choice-25k")."""
+    return next(t for t in tasks() if t.name == name)

@@ -3,6 +3,7 @@ cosine run at a peak LR are all there is; which cooldown ends lowest?"""
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -17,6 +18,12 @@ import schaipp  # noqa: E402  (the runs, their exact schedules and the tasks, sh
 SCHAIPP = schaipp.DATA
 
 
+@functools.cache
+def auto_fit(name: str):
+    """Law auto fitted on the runs of the task `name`, once per session: several tests ask for it."""
+    return fit(*schaipp.task(name).inputs())
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("peak", ["5e-4", "2e-3"])
 def test_the_default_law_fitted_on_a_constant_and_a_cosine_run_picks_the_best_cooldown(peak):
@@ -24,8 +31,8 @@ def test_the_default_law_fitted_on_a_constant_and_a_cosine_run_picks_the_best_co
     every 25k cooldown from its schedule alone: the one forecast lowest really ends within 0.001 of
     the best. (The best cooldown moves with the peak LR: 40% at 5e-4, 60% at 2e-3.)"""
     assert SCHAIPP.is_dir()
-    task = next(t for t in schaipp.tasks() if t.name == f"{peak} choice-25k")
-    law = fit(*task.inputs())
+    task = schaipp.task(f"{peak} choice-25k")
+    law = auto_fit(task.name)
     cooldowns = [n for n in task.forecast if "_wsd-" in n]
     assert len(cooldowns) >= 5
     forecast = {n: predict(law, schaipp.schedule(n)).final_loss for n in cooldowns}
@@ -45,7 +52,7 @@ def test_the_last_iterate_law_fitted_at_the_low_peak_lr_picks_the_best_cooldown_
     ahead of that one, inside its held-out error) the last-iterate law, fitted on the constant run
     cut at 25k and the 25k cos10 run, picks a schedule within 0.001 of the best and forecasts every
     25k run's final loss within 0.008."""
-    task = next(t for t in schaipp.tasks() if t.name == "1e-4 choice-25k")
+    task = schaipp.task("1e-4 choice-25k")
     law = fit(*task.inputs(), law="bound")
     real = {n: float(schaipp.read(n).loss[-1]) for n in task.forecast}
     last = {n: int(schaipp.read(n).steps[-1]) for n in task.forecast}  # 24800: the last logged point
@@ -60,8 +67,8 @@ def test_the_last_iterate_law_fitted_at_the_low_peak_lr_picks_the_best_cooldown_
 @pytest.mark.slow
 def test_auto_leaves_out_a_law_that_says_it_is_fitted_only_when_named():
     """(On runs whose folds can judge a decay: two decaying runs, so that auto fits every law.)"""
-    task = next(t for t in schaipp.tasks() if t.name == "5e-4 horizon-25k-50k")
-    law = fit(*task.inputs())
+    task = schaipp.task("5e-4 horizon-25k-50k")
+    law = auto_fit(task.name)
     assert "bound" not in law.selection.cv and {"rootpower", "multipower"} <= set(law.selection.cv)
 
 
@@ -71,16 +78,16 @@ def test_when_no_fold_can_judge_a_decay_auto_fits_only_the_default_law():
     score. Auto fits it alone, with its cross-validation (refits and held-out error) as before."""
     from lrforecast.selection import MIN_JUDGING, PREFERRED, judging_folds
 
-    task = next(t for t in schaipp.tasks() if t.name == "5e-4 wsd-15k")
+    task = schaipp.task("5e-4 wsd-15k")
     runs, schedules = task.inputs()
     assert judging_folds(runs, schedules) == 0
-    law = fit(runs, schedules)
+    law = auto_fit(task.name)
     assert law.name == PREFERRED and set(law.selection.cv) == {PREFERRED}
     assert law.held_out is not None and law.refits
     alone = fit(runs, schedules, law=PREFERRED, validate=True)
     assert law.params == alone.params and law.held_out.TrendE == alone.held_out.TrendE
     # two cooldowns: leaving one out fits the other and forecasts a decay, so every law is fitted
-    horizon = next(t for t in schaipp.tasks() if t.name == "5e-4 horizon-25k-50k")
+    horizon = schaipp.task("5e-4 horizon-25k-50k")
     assert judging_folds(*horizon.inputs()) >= MIN_JUDGING
 
 
@@ -89,10 +96,10 @@ def test_one_fold_that_judges_a_decay_is_too_few_to_leave_the_default_law():
     decay, and one fold's score picks a law by chance, so auto fits the default alone and says so."""
     from lrforecast.selection import MIN_JUDGING, PREFERRED, judging_folds
 
-    task = next(t for t in schaipp.tasks() if t.name == "2e-3 choice-15k")
+    task = schaipp.task("2e-3 choice-15k")
     runs, schedules = task.inputs()
     assert 0 < judging_folds(runs, schedules) < MIN_JUDGING
-    law = fit(runs, schedules)
+    law = auto_fit(task.name)
     assert law.name == PREFERRED and set(law.selection.cv) == {PREFERRED}
     assert law.selection.rule.startswith("only 1 fold")
 
@@ -107,7 +114,7 @@ def test_where_compare_picks_the_wrong_schedule_it_says_it_cannot_tell():
 
     wrong = 0
     for task in schaipp.tasks():
-        cmp = compare(fit(*task.inputs()), [schaipp.schedule(n) for n in task.forecast])
+        cmp = compare(auto_fit(task.name), [schaipp.schedule(n) for n in task.forecast])
         real = {n: float(schaipp.read(n).loss[-1]) for n in task.forecast}
         best, pick = min(real, key=real.get), cmp.best
         if pick.name == best:
@@ -129,8 +136,8 @@ def test_the_range_comes_from_the_folds_that_saw_a_decay_and_holds_every_run():
     from lrforecast.ranges import held_out_end_error
     from lrforecast.selection import for_the_range
 
-    task = next(t for t in schaipp.tasks() if t.name == "5e-4 choice-25k")
-    law = fit(*task.inputs())
+    task = schaipp.task("5e-4 choice-25k")
+    law = auto_fit(task.name)
     folds = law.selection.cv[law.name]["folds"]
     kept = for_the_range(folds)
     assert "leave out lr0.0005_25k_cos10" not in kept and "horizon" in kept
@@ -147,8 +154,8 @@ def test_a_cooldown_to_zero_is_flagged_when_the_fitted_runs_stop_at_ten_percent(
     zero gains; every such forecast says so, and the fitted cosine's own schedule does not."""
     from lrforecast.validity import below_fitted
 
-    task = next(t for t in schaipp.tasks() if t.name == "2e-3 choice-25k")
-    law = fit(*task.inputs())
+    task = schaipp.task("2e-3 choice-25k")
+    law = auto_fit(task.name)
     assert abs(law.fit_window.lr_decay - 0.9) < 0.01
     for name in task.forecast:
         schedule = schaipp.schedule(name)
@@ -174,7 +181,7 @@ def test_the_decay_fold_chooses_p_from_the_cosine_run_and_the_levels_come_closer
     that decay best, and the final losses of the task's other runs come closer than at the prior."""
     from lrforecast.fitting import fit_law
 
-    task = next(t for t in schaipp.tasks() if t.name == f"{peak} choice-25k")
+    task = schaipp.task(f"{peak} choice-25k")
     runs, scheds = task.inputs()
     folded = fit(runs, scheds, law="rootpower")
     assert any("chosen by the decay fold" in n for n in folded.notes)
@@ -191,7 +198,7 @@ def test_the_decay_fold_is_not_trusted_where_the_law_misses_the_cooldown():
     why."""
     from lrforecast import decayfold
 
-    task = next(t for t in schaipp.tasks() if t.name == "2e-3 wsd-25k")
+    task = schaipp.task("2e-3 wsd-25k")
     law = fit(*task.inputs(), law="rootpower")
     assert any("decay fold cannot tell" in n for n in law.notes)
     assert not any("chosen by the decay fold" in n for n in law.notes)
