@@ -25,12 +25,17 @@ from lrforecast.errors import LRForecastError
 from lrforecast.fitting import resolved
 from lrforecast.readers import read_run
 from lrforecast.run import Run
-from lrforecast.schedules import parse_schedule
+from lrforecast.schedules import Schedule, parse_schedule
 from lrforecast.selection import head
 
 RUNS = {"llmc-gpt2-124m-fineweb10b-main.log": 19552, "llmc-gpt2-124m-fineweb10b-stdout.log": 19560}
 SPEC = "cosine:peak=6e-4:warmup=700:min=0"
 FRACTIONS = (0.25, 1 / 3, 0.5, 2 / 3)
+
+
+def llmc(name: str) -> tuple[Run, Schedule]:
+    """The llm.c log `name` of RUNS (../shared/data/real) and its schedule, SPEC at the run's total."""
+    return read_run(SHARED / "data" / "real" / name), parse_schedule(f"{SPEC}:total={RUNS[name]}")
 
 
 def after(run: Run, step: int) -> Run:
@@ -45,9 +50,8 @@ def main() -> None:
     print("| run | fitted on | law | unseen TrendE | unseen EndE | law's own TrendE | law's own EndE "
           "| final loss in range | fit s |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for name, total in RUNS.items():
-        run = read_run(SHARED / "data" / "real" / name)
-        sched = parse_schedule(f"{SPEC}:total={total}")
+    for name in RUNS:
+        run, sched = llmc(name)
         for fraction in FRACTIONS:
             pilot = head(run, fraction)
             t = time.perf_counter()

@@ -27,10 +27,8 @@ from reference_protocol import SHARED, machine, sizes_present
 from lrforecast import evaluate, fit
 from lrforecast.areas import lr_decay
 from lrforecast.ranges import UNSEEN_DECAY_ERROR, held_out_end_error, range_error, unseen_decay
-from lrforecast.readers import read_run
 from lrforecast.reference import load_reference
 from lrforecast.resolve import resolve
-from lrforecast.schedules import parse_schedule
 
 MIN_FALL = 0.5  # the runs used: their LR falls by at least this share of its peak
 LLMC_SHARES = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -53,11 +51,9 @@ def runs() -> list[tuple[str, object, object]]:
 def llmc_runs() -> list[tuple[str, object, object]]:
     """(group, Run, Schedule) of the llm.c logs present: pilot_accuracy's runs and schedule."""
     out = []
-    for name, total in pilot_accuracy.RUNS.items():
-        path = SHARED / "data" / "real" / name
-        if path.is_file():
-            sched = parse_schedule(f"{pilot_accuracy.SPEC}:total={total}")
-            out.append((f"llm.c {name.split('-')[-1].removesuffix('.log')}", read_run(path), sched))
+    for name in pilot_accuracy.RUNS:
+        if (SHARED / "data" / "real" / name).is_file():
+            out.append((f"llm.c {name.split('-')[-1].removesuffix('.log')}", *pilot_accuracy.llmc(name)))
     return out
 
 
