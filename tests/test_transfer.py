@@ -149,6 +149,32 @@ def test_the_range_comes_from_the_folds_that_saw_a_decay_and_holds_every_run():
         assert r["end_held"] and (high - low) / r["end"] < 0.04, name
 
 
+@pytest.mark.slow
+def test_without_a_fold_that_judges_a_decay_the_range_still_leaves_out_the_folds_that_saw_none():
+    """Fitted on a constant run and a 20% cooldown, no fold judges a decay; the fold fitted on the
+    constant run alone (2% off at the cooldown's end) is left out of the range all the same, which
+    narrows from about 10% of the loss to under 1.5% and holds most runs' final losses."""
+    from lrforecast import evaluate
+    from lrforecast.ranges import held_out_end_error
+    from lrforecast.selection import for_the_range, judges_decay
+
+    task = schaipp.task("5e-4 wsd-15k")
+    law = auto_fit(task.name)
+    folds = law.selection.cv[law.name]["folds"]
+    assert not any(judges_decay(m) for m in folds.values())
+    kept = for_the_range(folds)
+    assert kept == ["leave out lr0.0005_50k_constant"]
+    assert held_out_end_error(law) == folds[kept[0]]["EndE"]
+    assert folds["leave out lr0.0005_15k_wsd-lin0.2"]["EndE"] > 10 * held_out_end_error(law)
+    held = []
+    for name in task.forecast:
+        r = evaluate(law, schaipp.read(name), schaipp.schedule(name)).range
+        low, high = r["end_range"]
+        assert (high - low) / r["end"] < 0.015, name
+        held.append(r["end_held"])
+    assert np.mean(held) >= 0.6
+
+
 def test_a_cooldown_to_zero_is_flagged_when_the_fitted_runs_stop_at_ten_percent():
     """Fitted on a constant run and a cosine to 10% of the peak, the law extrapolates what a fall to
     zero gains; every such forecast says so, and the fitted cosine's own schedule does not."""
