@@ -55,6 +55,14 @@ each figure is the mean MAE of the final loss at peak LR 1e-4 / 5e-4 / 2e-3.
   length (.001-.004 against lin0.4 on the wsd tasks). S1 over u^q, so that the LR area of a
   cooldown counts for more, does not mend it: q 0.75 gives MAE .0085 / .0048 / .0138, q 0.5
   .0179 / .0095 / .0191.
+- A second gain D beside B, for a share of each drop that takes effect at once (its column the drops
+  summed with G = 1): MAE .0038 / .0152 / .0272. Fitted on a cosine to 10%, the drops of u^p (p < 1)
+  fall steeply at the end of a decay to zero, which the free D carries to the forecasts. On drops of
+  the LR itself in D's column, MAE .0034 / .0123 / .0165, regret .0013 / .0017 / .0047.
+- beta fixed, where its prior keeps it at 0.5: at 0.8 regret .0004 / .0023 / .0017 and MAE .0060 /
+  .0107 / .0062; at 0.3 regret .0020 / .0006 / .0012 and MAE .0050 / .0091 / .0249. As with C, each
+  value mends one peak LR and harms another. Chosen with p by the decay fold (beta 0.3, 0.5 or 0.8):
+  regret .0020 / .0009 / .0012, MAE .0038 / .0070 / .0070, so the fold cannot choose beta either.
 """
 
 from __future__ import annotations
