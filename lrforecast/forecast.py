@@ -204,8 +204,8 @@ class Comparison:
 # (benchmarks/transfer.py's calibration table, 436 pairs of auto's forecasts; of 0.1 to 1 and 0 to
 # 0.5). With the refits selection.for_the_range keeps, pairs given 80-90% end in that order 91% of
 # the time, 90-99% 99%, above 99% 100%, and given 50-60%, 50%. 0.2 and 0.1 calibrated those tasks
-# closer still when the shares were chosen, but make
-# the bundled law (four refits of nine runs) near-certain of gaps far inside its held-out error.
+# closer still when the shares were chosen, but make the bundled law (four refits of nine runs)
+# near-certain of gaps far inside its held-out error.
 REFIT_SHARE = 0.5
 PAIRED_SHARE = 0.25
 
