@@ -71,7 +71,7 @@ each figure is the mean MAE of the final loss at peak LR 1e-4 / 5e-4 / 2e-3.
 - The forecasts averaged over the fold's values of p, weighted by its error^-k (k 1 to 8), in place
   of its best value: at 1e-4 and 5e-4 the same regret and the MAE within .0003.
 - The decay fold's cut where the LR has fallen 30% or 70% of its fall, not half: MAE .0071 / .0086
-  / .0092 and .0028 / .0065 / .0085, the regret as it is.
+  / .0092 and .0028 / .0065 / .0085, the regret as it is (.0005 at 5e-4 with the cut at 70%).
 - The gain prior off (GAIN_WEIGHT 0): MAE .0029 / .0064 / .0081, the regret as it is. At 1e-4 the
   law misses the end of the fitted 20% cooldown itself (wsd-25k: +.0014, with lin0.1 +.0038 and
   1-sqrt .0000), and the prior is not what holds it there.
