@@ -131,10 +131,15 @@ def run_lr_decay(run: Run, schedule: Schedule) -> float:
     return lr_decay(schedule.lr(), int(run.steps[-1]))
 
 
+def saw_decay(fold: dict) -> bool:
+    """Whether a fold's fit saw an LR decay (folds of law files from before this was kept did)."""
+    return fold.get("fit_lr_decay", 1.0) >= DECAY_SEEN
+
+
 def judges_decay(fold: dict) -> bool:
     """Whether a fold can judge how a law forecasts an LR decay: its fit saw one, and what it
     forecasts has one (folds of law files from before this was kept count as both)."""
-    return fold.get("fit_lr_decay", 1.0) >= DECAY_SEEN and fold.get("held_lr_decay", 1.0) >= DECAY_SEEN
+    return saw_decay(fold) and fold.get("held_lr_decay", 1.0) >= DECAY_SEEN
 
 
 @dataclass(frozen=True)
@@ -198,8 +203,7 @@ def for_the_range(folds: dict[str, dict]) -> list[str]:
       leaving out the cooldown missed its end by 0.2-5.3%. When those folds were kept there too,
       the range was 8-17% wide at peak LR 5e-4 and 2e-3 and held every final loss; without them it
       is 0.3-0.8% wide and holds 79% of them (all tasks: 90%)."""
-    seen = [f for f, m in folds.items() if m.get("fit_lr_decay", 1.0) >= DECAY_SEEN]
-    return seen or list(folds)
+    return [f for f, m in folds.items() if saw_decay(m)] or list(folds)
 
 
 def fit(runs: Sequence[Run], schedules: Sequence[Schedule], *, law: str = "auto", validate: bool = False,
@@ -361,8 +365,7 @@ def held_out_summary(mean: dict[str, float], how: str, end: float | None, folds:
     """What a law keeps of its cross-validation: the held-out error (TrendE), raw PredE, the largest
     error at a held-out run's end (EndE, for plan's range), how, and whether any fold was fitted on
     an LR decay (if none was, the error says nothing of how the law forecasts one)."""
-    seen = any(f.get("fit_lr_decay", 1.0) >= DECAY_SEEN for f in folds.values())
-    return HeldOut(mean[SCORE], mean["PredE"], end, how, seen)
+    return HeldOut(mean[SCORE], mean["PredE"], end, how, any(map(saw_decay, folds.values())))
 
 
 def too_few_to_judge(n: int) -> str:
