@@ -75,6 +75,18 @@ each figure is the mean MAE of the final loss at peak LR 1e-4 / 5e-4 / 2e-3.
 - The gain prior off (GAIN_WEIGHT 0): MAE .0029 / .0064 / .0081, the regret as it is. At 1e-4 the
   law misses the end of the fitted 20% cooldown itself (wsd-25k: +.0014, with lin0.1 +.0038 and
   1-sqrt .0000), and the prior is not what holds it there.
+- A clock that runs at w per step on top of the LR area, so that the drops at the end of a decay to
+  zero take effect in steps rather than never: w 0.03 gives MAE .0039 / .0074 / .0099 and regret
+  .0020 / .0023 / .0018. It mends 2e-3 choice-50k (.0224 to .0094) and over-credits the cooldowns
+  of the 2e-3 wsd tasks (.004-.006 to .008-.011). w 0.1: MAE .0050 / .0107 / .0173.
+- alpha without its pull to the prior: MAE .0031 / .0078 / .0096, regret .0004 / .0017 / .0006
+  (worst .0036). The 1e-4 picks come right, and 5e-4 choice-25k, wsd-50k and horizon go wrong. With
+  a ninth of the pull: MAE .0036 / .0074 / .0094, regret .0004 / .0012 / .0006.
+- The points of a fitted cooldown that repeat the constant run it branched from (80% of each wsd
+  run: the same step and loss) counted once: regret .0008 / .0004 / .0006, but MAE .0031 / .0064 /
+  .0084 and bias +.0014 / -.0047 / +.0030. The regret gain is one near-tie that flips (1e-4 wsd-25k).
+  On the MPL protocol it moves the 100M fit too (its wsdcon_9 repeats constant_24000 to step 7936):
+  multipower WorstE .00460 to .00466, rootpower MAE .00427 to .00434.
 """
 
 from __future__ import annotations
