@@ -87,6 +87,20 @@ each figure is the mean MAE of the final loss at peak LR 1e-4 / 5e-4 / 2e-3.
   .0084 and bias +.0014 / -.0047 / +.0030. The regret gain is one near-tie that flips (1e-4 wsd-25k).
   On the MPL protocol it moves the 100M fit too (its wsdcon_9 repeats constant_24000 to step 7936):
   multipower WorstE .00460 to .00466, rootpower MAE .00427 to .00434.
+
+What the form can do at best: fitted on every run of one peak LR and horizon at once (the constant
+run cut there and all nine decaying runs; in-sample), the mean error of the ten final losses at
+1e-4 / 5e-4 / 2e-3 is .0054 / .0068 / .0060 at 25k and .0063 / .0053 / .0139 at 50k; without the
+priors .0022 / .0037 / .0064 and .0013 / .0022 / .0112; fitted on the constant run and only the
+last five points of each other run, without priors, .0018 / .0035 / .0038 at 25k. At 2e-3 it
+credits the long linear cooldowns too little and the short ones and 1-sqrt too much (25k, ends
+only: lin0.8 +.0081, lin0.9 +.0098, 1-sqrt0.2 -.0086; 50k, whole curves: lin0.1 -.027, 1-sqrt
+-.024, lin0.9 -.001, with C at .061: the clock is taken from the shape of the curves in the
+cooldowns). With beta free up to 20, none of these brings the 2e-3 25k ends-only figure below
+.0033: S1 over u^q (q free: .0036), S1 over a saturating u / (1 + u / u_c) (.0036), AdamW's
+effective LR (wd 0.1: .0033, 0.3: .0034), a clock in steps (.0059). Fitted on whole curves, as
+the tool fits them, a final-loss MAE of .004 at 2e-3 is beyond this law even in-sample, on every
+run there is (.0060 / .0139 at 25k / 50k); only a fit to the ends of all ten runs comes under it.
 """
 
 from __future__ import annotations
