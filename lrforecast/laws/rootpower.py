@@ -102,7 +102,9 @@ effective LR (wd 0.1: .0033, 0.3: .0034), a clock in steps (.0059). Fitted on wh
 the tool fits them, a final-loss MAE of .004 at 2e-3 is beyond this law even in-sample, on every
 run there is (.0060 / .0139 at 25k / 50k); only a fit to the ends of all ten runs comes under it.
 A single timescale (beta 20) with that saturating S1, ends only: .0043 / .0044 at 25k / 50k, the
-40-60% cooldowns .005-.008 short of their real gain however C is set.
+40-60% cooldowns .005-.008 short of their real gain however C is set. S1 over u exp(-u / u_m), so
+that area at half the peak LR can be worth more than at the peak: .0042 at 50k, the 10% cooldown
+.020 over-credited.
 What the runs show (2e-3, 50k): the gain over the constant run at the same step follows the LR
 with little lag in every cooldown (at u = 0.5 it is .089-.098 for the 10% to 60% linear ones, and
 .099 for 1-sqrt at u = 0.51; at u = 0.25, .148-.161), far faster than C's prior lets a drop take
