@@ -105,11 +105,18 @@ A single timescale (beta 20) with that saturating S1, ends only: .0043 / .0044 a
 40-60% cooldowns .005-.008 short of their real gain however C is set. S1 over u exp(-u / u_m), so
 that area at half the peak LR can be worth more than at the peak: .0042 at 50k, the 10% cooldown
 .020 over-credited.
+
 What the runs show (2e-3, 50k): the gain over the constant run at the same step follows the LR
 with little lag in every cooldown (at u = 0.5 it is .089-.098 for the 10% to 60% linear ones, and
 .099 for 1-sqrt at u = 0.51; at u = 0.25, .148-.161), far faster than C's prior lets a drop take
 effect; the cooldowns part mainly in the last tenth of the LR (the end gain is .195 for 10%, .218
-for 20%, .235-.242 for 40-90%).
+for 20%, .235-.242 for 40-90%). Fitted on the whole curves, the law drops faster than the loss
+over the last u < 0.3 of a short cooldown (10%: -.006 at u = 0.24, -.016 at u = 0.12) and is right
+over the same LRs of a 60% one: the end of a short decay lags, and the fit's fast clock does not.
+A single slow timescale (beta 20, C .0004) brings the ten ends there from .0112 to .0039 (the
+60-90% cooldowns then +.006-.009), but as fixed shapes on the transfer tasks it gives MAE .0073 /
+.0118 / .0084 and regret .0014 / .0023 / .0061 (C .001: .0094 / .0220 / .0193). A drop at a lower
+LR taking effect more slowly (gamma < 0, fitted -0.63 there) leaves the ends at .0101.
 """
 
 from __future__ import annotations
