@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/tensorboard_reader.py
 	$(PY) benchmarks/long_schedule.py
 	$(PY) benchmarks/transfer.py
+	$(PY) benchmarks/ceiling.py
 	$(PY) benchmarks/range_calibration.py
 	$(PY) benchmarks/speed.py
 
