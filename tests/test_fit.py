@@ -298,18 +298,25 @@ def test_a_negative_floor_is_called_out_and_a_pretraining_fit_has_none(mpl_runs)
     assert good.params["L0"] > 2 and not any("below zero" in n for n in good.notes)
 
 
+# The stored law was fitted on one CPU and may be refitted on another: their floating point moves where
+# the optimiser stops by about 1e-6 of a parameter (Intel Xeon vs AMD EPYC: C by 1.1e-6). The test is
+# for a fit or bundled data that changed without `python -m lrforecast.reference`; it allows a hundred
+# times that.
+ACROSS_CPUS = 1e-4
+
+
 @pytest.mark.slow
 def test_the_stored_default_law_is_what_fitting_the_bundled_runs_gives_now():
     from lrforecast.reference import DEFAULT_LAW, default_law, fit_default_law
     stored, fresh = default_law(), fit_default_law()  # if this fails: python -m lrforecast.reference
     assert DEFAULT_LAW.is_file() and stored.notes[-1] == fresh.notes[-1]
-    assert stored.params == pytest.approx(fresh.params, rel=1e-6)
+    assert stored.params == pytest.approx(fresh.params, rel=ACROSS_CPUS)
     assert len(stored.refits) == len(fresh.refits) == 4
     for a, b in zip(stored.refits, fresh.refits, strict=True):
-        assert a == pytest.approx(b, rel=1e-6)
+        assert a == pytest.approx(b, rel=ACROSS_CPUS)
     a, b = stored.held_out, fresh.held_out
     assert a.how == b.how and a.decay_seen == b.decay_seen
-    assert (a.TrendE, a.PredE, a.EndE) == pytest.approx((b.TrendE, b.PredE, b.EndE), rel=1e-6)
+    assert (a.TrendE, a.PredE, a.EndE) == pytest.approx((b.TrendE, b.PredE, b.EndE), rel=ACROSS_CPUS)
     assert (stored.peak_lr, stored.warmup, stored.total) == (fresh.peak_lr, fresh.warmup, fresh.total)
 
 
