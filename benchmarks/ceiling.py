@@ -21,14 +21,14 @@ from lrforecast import evaluate
 from lrforecast.fitting import fit_law
 from lrforecast.run import Run
 
-PEAKS = {"1e-4": "0.0001", "5e-4": "0.0005", "2e-3": "0.002"}
 ENDS = 5  # points of each decaying run kept by the ends-only fit
 
 
-def runs_of(lr: str, horizon: int) -> tuple[list[Run], list]:
-    """The constant run cut at `horizon` thousand steps, then every decaying run of that length."""
-    const = f"lr{lr}_50k_constant"
-    names = sorted(k for k in schaipp.config() if k.startswith(f"lr{lr}_{horizon}k_") and k != const)
+def runs_of(prefix: str, horizon: int) -> tuple[list[Run], list]:
+    """The constant run of a peak LR (its schaipp.PEAKS prefix) cut at `horizon` thousand steps, then
+    every decaying run of that length."""
+    const = f"{prefix}_50k_constant"
+    names = sorted(k for k in schaipp.config() if k.startswith(f"{prefix}_{horizon}k_") and k != const)
     runs = [schaipp.read(const, horizon * 1000)] + [schaipp.read(n) for n in names]
     scheds = [schaipp.schedule(const, horizon * 1000)] + [schaipp.schedule(n) for n in names]
     return runs, scheds
@@ -36,8 +36,10 @@ def runs_of(lr: str, horizon: int) -> tuple[list[Run], list]:
 
 def end_errors(law: str, runs: list[Run], scheds: list, how: str) -> list[float]:
     """Forecast minus real final loss of every run, for a fit made `how` (priors, no priors, ends)."""
-    fitted_runs = runs if how != "ends" else [runs[0]] + [Run(r.name, r.steps[-ENDS:], r.loss[-ENDS:])
-                                                          for r in runs[1:]]
+    def last(r: Run) -> Run:
+        return r.subset(np.arange(r.steps.size) >= r.steps.size - ENDS)
+
+    fitted_runs = runs if how != "ends" else [runs[0]] + [last(r) for r in runs[1:]]
     options = {} if how == "priors" else {"prior": 0.0}
     if how == "ends":
         options["from_step"] = 1000
@@ -55,13 +57,13 @@ def main() -> None:
     print(machine())
     print("command: python benchmarks/ceiling.py " + shlex.join(sys.argv[1:]) + "\n")
     hows = ("priors", "no priors", "ends")
-    print("| law | horizon | fit | " + " | ".join(f"MAE {p}" for p in PEAKS) + " |")
-    print("|---|---|---|" + "---:|" * len(PEAKS))
+    print("| law | horizon | fit | " + " | ".join(f"MAE {p}" for p in schaipp.PEAKS) + " |")
+    print("|---|---|---|" + "---:|" * len(schaipp.PEAKS))
     for law in args.laws.split(","):
         for horizon in map(int, args.horizons.split(",")):
-            data = {peak: runs_of(lr, horizon) for peak, lr in PEAKS.items()}
+            data = {peak: runs_of(prefix, horizon) for peak, prefix in schaipp.PEAKS.items()}
             for how in hows:
-                errs = {peak: end_errors(law, *data[peak], how) for peak in PEAKS}
+                errs = {peak: end_errors(law, *data[peak], how) for peak in schaipp.PEAKS}
                 print(f"| {law} | {horizon}k | {how} | "
                       + " | ".join(f"{np.mean(np.abs(e)):.4f}" for e in errs.values()) + " |", flush=True)
                 if args.runs:
