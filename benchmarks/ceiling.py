@@ -24,14 +24,14 @@ from lrforecast.run import Run
 ENDS = 5  # points of each decaying run kept by the ends-only fit
 
 
-def runs_of(prefix: str, horizon: int) -> tuple[list[Run], list]:
-    """The constant run of a peak LR (its schaipp.PEAKS prefix) cut at `horizon` thousand steps, then
+def runs_of(peak: str, horizon: int) -> tuple[list[Run], list]:
+    """The constant run of a peak LR (a schaipp.PEAKS key) cut at `horizon` thousand steps, then
     every decaying run of that length."""
+    prefix = schaipp.PEAKS[peak]
     const = f"{prefix}_50k_constant"
     names = sorted(k for k in schaipp.config() if k.startswith(f"{prefix}_{horizon}k_") and k != const)
-    runs = [schaipp.read(const, horizon * 1000)] + [schaipp.read(n) for n in names]
-    scheds = [schaipp.schedule(const, horizon * 1000)] + [schaipp.schedule(n) for n in names]
-    return runs, scheds
+    fitted = ((const, horizon * 1000), *((n, None) for n in names))
+    return schaipp.Task(f"{peak} all-{horizon}k", peak, fitted, ()).inputs()
 
 
 def end_errors(law: str, runs: list[Run], scheds: list, how: str) -> list[float]:
@@ -59,16 +59,17 @@ def main() -> None:
     hows = ("priors", "no priors", "ends")
     print("| law | horizon | fit | " + " | ".join(f"MAE {p}" for p in schaipp.PEAKS) + " |")
     print("|---|---|---|" + "---:|" * len(schaipp.PEAKS))
+    horizons = [int(h) for h in args.horizons.split(",")]
+    data = {(h, peak): runs_of(peak, h) for h in horizons for peak in schaipp.PEAKS}
     for law in args.laws.split(","):
-        for horizon in map(int, args.horizons.split(",")):
-            data = {peak: runs_of(prefix, horizon) for peak, prefix in schaipp.PEAKS.items()}
+        for horizon in horizons:
             for how in hows:
-                errs = {peak: end_errors(law, *data[peak], how) for peak in schaipp.PEAKS}
+                errs = {peak: end_errors(law, *data[horizon, peak], how) for peak in schaipp.PEAKS}
                 print(f"| {law} | {horizon}k | {how} | "
                       + " | ".join(f"{np.mean(np.abs(e)):.4f}" for e in errs.values()) + " |", flush=True)
                 if args.runs:
                     for peak, e in errs.items():
-                        names = [r.name.split("_", 2)[-1] for r in data[peak][0]]
+                        names = [r.name.split("_", 2)[-1] for r in data[horizon, peak][0]]
                         cells = ", ".join(f"{n} {x:+.4f}" for n, x in zip(names, e, strict=True))
                         print(f"|  | {peak} | {how} | {cells} |")
 
